@@ -1,0 +1,26 @@
+"""The `wws` click group."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from wws import __version__
+from wws.cli.run import run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wws")
+@click.option("-v", "--verbose", is_flag=True, help="Log what wws does (loading, caching) as well as guest output.")
+def cli(verbose: bool) -> None:
+    """Serve a folder of JavaScript, Python and WebAssembly handlers, each in a WebAssembly sandbox."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("wws.guest").setLevel(logging.INFO)
+
+
+cli.add_command(run)
+
+
+def main() -> None:
+    cli(prog_name="wws")

@@ -1,0 +1,77 @@
+"""`wws run FILE [PATH]`: one request through one worker, printed. The quickest way to try a handler."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from wws.errors import WorkerError
+from wws.messages import WorkerRequest
+from wws.worker.worker import Worker
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition(":")
+    if not separator or not name.strip():
+        raise click.BadParameter(f"expected 'Name: value', got {text!r}", param_hint="--header")
+    return name.strip().lower(), value.strip()
+
+
+def _read_body(data: str | None) -> bytes:
+    if data is None:
+        return b""
+    if data.startswith("@"):
+        source = data[1:]
+        try:
+            return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {source}: {exc.strerror}", param_hint="--data") from exc
+    return data.encode()
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", default="/")
+@click.option("-X", "--method", default=None, help="HTTP method (default GET, or POST with --data).")
+@click.option("-H", "--header", "headers", multiple=True, help="A request header 'Name: value' (repeatable).")
+@click.option("-d", "--data", default=None, help="Request body, or @FILE to read it from a file (@- for stdin).")
+@click.option("--host", default="localhost:8080", show_default=True, help="Host of the URL the worker sees.")
+@click.option("-i", "--include/--no-include", default=True, show_default=True, help="Print status and headers.")
+def run(
+    file: Path, path: str, method: str | None, headers: tuple[str, ...], data: str | None, host: str, include: bool
+) -> None:
+    """Run one request through the worker FILE and print its response.
+
+    PATH is the request path with its query (default /). The exit code is 1 when the worker fails.
+    """
+    if not path.startswith("/"):
+        path = "/" + path
+    body = _read_body(data)
+    header_pairs = tuple(_parse_header(header) for header in headers)
+    if not any(name == "host" for name, _ in header_pairs):
+        header_pairs = (("host", host), *header_pairs)
+    request = WorkerRequest(
+        url=f"http://{host}{path}",
+        method=(method or ("POST" if data is not None else "GET")).upper(),
+        headers=header_pairs,
+        body=body,
+    )
+    worker = Worker(file)
+    try:
+        response = worker.handle(request)
+    except WorkerError as exc:
+        raise click.ClickException(f"{exc}\n(the client would get HTTP {exc.status})") from exc
+    finally:
+        worker.close()
+    if include:
+        click.echo(f"HTTP {response.status}")
+        for name, value in response.headers:
+            click.echo(f"{name}: {value}")
+        click.echo("")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(response.body)
+    if response.body and not response.body.endswith(b"\n") and sys.stdout.isatty():
+        sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()

@@ -1,0 +1,198 @@
+"""Read a worker's `<basename>.toml` into a `WorkerConfig`, validating every field before anything is served.
+
+Errors name the file, the line of the offending key when it can be found, and the field. `[vars]` values may
+reference the host environment as `$NAME` or `${NAME:-default}`; this is the only place (with the CLI) that reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from wws.config.model import HttpRequests, Isolation, Limits, Mount, WorkerConfig
+from wws.errors import ConfigError
+
+T = TypeVar("T")
+
+_TOP_LEVEL = {
+    "name", "version", "isolation", "max_requests", "vars", "data", "folders", "features", "limits",
+}
+_LIMITS = {"timeout_ms", "memory_mb", "max_body_bytes", "max_response_bytes", "max_log_bytes"}
+_VAR_REF = re.compile(r"^\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))$")
+
+
+def config_path_for(handler: Path) -> Path:
+    """Where a handler's config lives: beside it, same basename, `.toml`."""
+    return handler.with_suffix(".toml")
+
+
+def load_worker_config(handler: Path, environ: Mapping[str, str] | None = None) -> WorkerConfig:
+    """The config of `handler`: its `.toml` if there is one, else the defaults."""
+    path = config_path_for(handler)
+    if not path.is_file():
+        return WorkerConfig()
+    return parse_worker_config(path, path.read_text(encoding="utf-8"), environ)
+
+
+def parse_worker_config(path: Path, text: str, environ: Mapping[str, str] | None = None) -> WorkerConfig:
+    """Validate a worker config's text; `path` is used for messages and to resolve relative folders."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, f"invalid TOML: {exc}", line=getattr(exc, "lineno", None)) from exc
+    return _Parser(path, text, os.environ if environ is None else environ).parse(raw)
+
+
+class _Parser:
+    def __init__(self, path: Path, text: str, environ: Mapping[str, str]):
+        self.path = path
+        self.lines = text.splitlines()
+        self.environ = environ
+
+    def error(self, field: str, reason: str) -> ConfigError:
+        return ConfigError(self.path, reason, field=field, line=self._line_of(field))
+
+    def _line_of(self, field: str) -> int | None:
+        key = field.split(".")[-1].split("[")[0]
+        pattern = re.compile(rf"^\s*\[*\s*(\"?{re.escape(key)}\"?)\s*[=\]]")
+        return next((number for number, line in enumerate(self.lines, 1) if pattern.match(line)), None)
+
+    def parse(self, raw: dict[str, Any]) -> WorkerConfig:
+        self._no_unknown(raw, _TOP_LEVEL, "")
+        isolation_text = self._typed(raw, "isolation", str, Isolation.REQUEST.value)
+        try:
+            isolation = Isolation(isolation_text)
+        except ValueError:
+            raise self.error("isolation", f"must be 'request' or 'instance', not {isolation_text!r}") from None
+        return WorkerConfig(
+            name=self._typed(raw, "name", str, None),
+            version=self._version(raw),
+            isolation=isolation,
+            max_requests=self._positive(raw, "max_requests", 1000),
+            vars=self._vars(raw.get("vars", {})),
+            kv_namespace=self._kv(raw.get("data", {})),
+            folders=self._folders(raw.get("folders", [])),
+            http_requests=self._http(raw.get("features", {})),
+            limits=self._limits(raw.get("limits", {})),
+            file=self.path,
+        )
+
+    def _no_unknown(self, table: Mapping[str, Any], known: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in known:
+                allowed = ", ".join(sorted(known))
+                raise self.error(prefix + key, f"unknown setting (known here: {allowed})")
+
+    def _typed(self, table: Mapping[str, Any], key: str, kind: type[T], default: T, prefix: str = "") -> T:
+        value = table.get(key, default)
+        if value is default:
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(prefix + key, f"must be a {kind.__name__}, not {type(value).__name__}")
+        return value
+
+    def _positive(self, table: Mapping[str, Any], key: str, default: int, prefix: str = "") -> int:
+        value = self._typed(table, key, int, default, prefix)
+        if value <= 0:
+            raise self.error(prefix + key, f"must be a positive integer, not {value}")
+        return value
+
+    def _version(self, raw: Mapping[str, Any]) -> str | None:
+        value = raw.get("version")
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise self.error("version", f"must be a string, not {type(value).__name__}")
+
+    def _table(self, value: Any, field: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(field, f"must be a table, not {type(value).__name__}")
+        return value
+
+    def _vars(self, value: Any) -> Mapping[str, str]:
+        table = self._table(value, "vars")
+        resolved: dict[str, str] = {}
+        for name, raw in table.items():
+            if not isinstance(raw, str | int | float | bool):
+                raise self.error(f"vars.{name}", f"must be a string or number, not {type(raw).__name__}")
+            resolved[name] = self._expand(f"vars.{name}", raw if isinstance(raw, str) else str(raw))
+        return MappingProxyType(resolved)
+
+    def _expand(self, field: str, value: str) -> str:
+        match = _VAR_REF.match(value)
+        if not match:
+            return value
+        name = match["braced"] or match["bare"]
+        if name in self.environ:
+            return self.environ[name]
+        if match["default"] is not None:
+            return match["default"]
+        raise self.error(field, f"refers to ${name}, which is not set in the environment (give a default: "
+                                f"'${{{name}:-value}}')")
+
+    def _kv(self, value: Any) -> str | None:
+        data = self._table(value, "data")
+        self._no_unknown(data, {"kv"}, "data.")
+        if "kv" not in data:
+            return None
+        kv = self._table(data["kv"], "data.kv")
+        self._no_unknown(kv, {"namespace"}, "data.kv.")
+        namespace = self._typed(kv, "namespace", str, "", "data.kv.")
+        if not namespace:
+            raise self.error("data.kv.namespace", "is required and must not be empty")
+        return namespace
+
+    def _folders(self, value: Any) -> tuple[Mount, ...]:
+        if not isinstance(value, list):
+            raise self.error("folders", "must be an array of tables ([[folders]])")
+        mounts = []
+        for index, item in enumerate(value):
+            prefix = f"folders[{index}]."
+            entry = self._table(item, f"folders[{index}]")
+            self._no_unknown(entry, {"from", "to", "writable"}, prefix)
+            source = self._typed(entry, "from", str, "", prefix)
+            guest = self._typed(entry, "to", str, "", prefix)
+            if not source or not guest:
+                raise self.error(prefix + ("from" if not source else "to"), "is required")
+            if not guest.startswith("/") or ".." in guest.split("/"):
+                raise self.error(prefix + "to", f"must be an absolute guest path without '..', not {guest!r}")
+            host = (self.path.parent / source).resolve()
+            if not host.is_dir():
+                raise self.error(prefix + "from", f"folder {source!r} does not exist")
+            mounts.append(Mount(host, guest.rstrip("/") or "/", self._typed(entry, "writable", bool, False, prefix)))
+        return tuple(mounts)
+
+    def _http(self, value: Any) -> HttpRequests:
+        features = self._table(value, "features")
+        self._no_unknown(features, {"http_requests"}, "features.")
+        table = self._table(features.get("http_requests", {}), "features.http_requests")
+        prefix = "features.http_requests."
+        self._no_unknown(table, {"allowed_hosts", "allowed_methods", "allow_http"}, prefix)
+        defaults = HttpRequests()
+        return HttpRequests(
+            allowed_hosts=self._strings(table, "allowed_hosts", defaults.allowed_hosts, prefix, str.lower),
+            allowed_methods=self._strings(table, "allowed_methods", defaults.allowed_methods, prefix, str.upper),
+            allow_http=self._typed(table, "allow_http", bool, False, prefix),
+        )
+
+    def _strings(self, table: Mapping[str, Any], key: str, default: tuple[str, ...], prefix: str,
+                 normalise: Callable[[str], str]) -> tuple[str, ...]:
+        if key not in table:
+            return default
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.error(prefix + key, "must be an array of strings")
+        return tuple(normalise(item) for item in value)
+
+    def _limits(self, value: Any) -> Limits:
+        table = self._table(value, "limits")
+        self._no_unknown(table, _LIMITS, "limits.")
+        defaults = Limits()
+        settings = {key: self._positive(table, key, getattr(defaults, key), "limits.") for key in _LIMITS}
+        return Limits(**settings)

@@ -1,0 +1,98 @@
+"""The validated, frozen form of a worker's config. Built by `wws.config.loader`; read everywhere else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+class Isolation(str, Enum):
+    """How much a worker's requests share.
+
+    REQUEST: a fresh instance per request; nothing survives it (the default, the safe choice).
+    INSTANCE: warm instances reused for many requests; globals persist between them (like Cloudflare Workers).
+    """
+
+    REQUEST = "request"
+    INSTANCE = "instance"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-request limits. Every one has a safe default; `[limits]` in the worker config overrides them."""
+
+    timeout_ms: int = 30_000
+    memory_mb: int = 128
+    max_body_bytes: int = 10 * MIB
+    max_response_bytes: int = 16 * MIB
+    """Cap on what the guest writes to stdout (its response); past it the guest is stopped (502)."""
+    max_log_bytes: int = 1 * MIB
+    """Cap on what the guest writes to stderr per request; the rest is dropped and the drop is noted."""
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * MIB
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """A host folder the guest may see at `guest` (`[[folders]]`), read-only unless `writable`."""
+
+    source: Path
+    guest: str
+    writable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequests:
+    """`[features.http_requests]`: where the worker may send requests through the host."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+    allow_http: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Everything a worker's `<basename>.toml` can say. `WorkerConfig()` is the config of a worker without one."""
+
+    name: str | None = None
+    version: str | None = None
+    isolation: Isolation = Isolation.REQUEST
+    max_requests: int = 1000
+    """In `instance` isolation: requests an instance serves before it is replaced by a fresh one."""
+    vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    kv_namespace: str | None = None
+    folders: tuple[Mount, ...] = ()
+    http_requests: HttpRequests = field(default_factory=HttpRequests)
+    limits: Limits = field(default_factory=Limits)
+    file: Path | None = None
+    """The config file it came from, if any (for messages)."""
+
+    def fingerprint(self) -> str:
+        """A canonical text of the settings (not of where they came from), hashed into prepared folders."""
+        settings = _plain(self)
+        settings.pop("file")
+        return json.dumps(settings, sort_keys=True)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of a config value (dataclasses, mappings, tuples, enums, paths)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {item.name: _plain(getattr(value, item.name)) for item in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return value

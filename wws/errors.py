@@ -1,0 +1,119 @@
+"""Every exception wws raises, in one hierarchy.
+
+Errors subclass `click.ClickException` so the CLI prints them cleanly (message, exit code) without a traceback.
+Two audiences read them: `str(error)` is for the operator and names the file and the cause; `public_message` is
+what an HTTP client may see (no host paths, no guest output).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = [
+    "BadGuestOutput",
+    "ConfigError",
+    "DuplicateRuntime",
+    "GuestTimeout",
+    "GuestTrap",
+    "LoadError",
+    "MemoryLimitExceeded",
+    "RequestTooLarge",
+    "RuntimeNotFound",
+    "WorkerError",
+    "WwsError",
+]
+
+
+class WwsError(click.ClickException):
+    """Base of every wws error."""
+
+    exit_code = 1
+
+
+class ConfigError(WwsError):
+    """A worker or project config file is malformed: names the file, the line when known, and the field."""
+
+    def __init__(self, file: Path | str, reason: str, *, field: str | None = None, line: int | None = None):
+        self.file = Path(file)
+        self.reason = reason
+        self.field = field
+        self.line = line
+        where = f"{self.file}:{line}" if line else str(self.file)
+        what = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {what}{reason}")
+
+
+class RuntimeNotFound(WwsError):
+    """No runtime claims a file's extension."""
+
+    def __init__(self, extension: str, supported: list[str]):
+        self.extension = extension
+        self.supported = supported
+        listed = ", ".join(supported) or "none"
+        super().__init__(f"no runtime for '{extension}' files (supported: {listed})")
+
+
+class DuplicateRuntime(WwsError):
+    """Two runtimes claim the same extension: which one runs a file would be a guess, so refuse."""
+
+    def __init__(self, extension: str, first: str, second: str):
+        self.extension = extension
+        super().__init__(f"runtimes '{first}' and '{second}' both claim '{extension}' files")
+
+
+class LoadError(WwsError):
+    """A worker cannot be prepared or loaded (unreadable file, invalid module, missing export)."""
+
+    def __init__(self, worker: Path | str, reason: str):
+        self.worker = Path(worker)
+        self.reason = reason
+        super().__init__(f"{worker}: cannot load: {reason}")
+
+
+class WorkerError(WwsError):
+    """A request failed inside (or at the door of) a worker. `status` is the HTTP answer it deserves."""
+
+    status = 500
+    public_message = "Internal Server Error: the worker failed"
+
+    def __init__(self, worker: Path | str, cause: str, *, stderr_tail: str = ""):
+        self.worker = Path(worker)
+        self.cause = cause
+        self.stderr_tail = stderr_tail
+        message = f"{worker}: {cause}"
+        if stderr_tail:
+            message += f"\n--- guest stderr (tail) ---\n{stderr_tail}"
+        super().__init__(message)
+
+
+class GuestTrap(WorkerError):
+    """The guest trapped (unreachable, out-of-bounds access, stack overflow…) or exited with a non-zero code."""
+
+
+class GuestTimeout(WorkerError):
+    """The guest ran past its deadline and was interrupted."""
+
+    status = 504
+    public_message = "Gateway Timeout: the worker ran past its deadline"
+
+
+class MemoryLimitExceeded(WorkerError):
+    """The guest needed more linear memory than its cap allows."""
+
+    public_message = "Internal Server Error: the worker hit its memory limit"
+
+
+class BadGuestOutput(WorkerError):
+    """The guest finished but its answer is not a valid response (bad JSON, bad status, output over its cap)."""
+
+    status = 502
+    public_message = "Bad Gateway: the worker returned an invalid response"
+
+
+class RequestTooLarge(WorkerError):
+    """The request body is larger than the worker accepts; the guest never runs."""
+
+    status = 413
+    public_message = "Payload Too Large"

@@ -1,0 +1,43 @@
+"""The request a worker receives and the response it gives, independent of HTTP server and guest language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+Headers = tuple[tuple[str, str], ...]
+"""Header pairs in order, names lower-cased; a name may repeat (`set-cookie`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRequest:
+    """One HTTP request as the host hands it to a worker."""
+
+    url: str
+    method: str = "GET"
+    headers: Headers = ()
+    body: bytes = b""
+    params: Mapping[str, str] = field(default_factory=dict)
+    kv: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerResponse:
+    """What a worker answered. `log` is the guest's stderr for the operator, never sent to the client;
+    `kv` holds the key/value changes the worker asked for."""
+
+    status: int = 200
+    headers: Headers = ()
+    body: bytes = b""
+    kv: Mapping[str, str] = field(default_factory=dict)
+    log: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)

@@ -1,0 +1,101 @@
+"""What a language runtime is: the contract between a Worker and the code that runs its language.
+
+A Runtime prepares a worker's folder, loads (builds or fetches from cache) its engine module into a Program, and a
+Program makes GuestInstances that each serve requests. Built-in and third-party runtimes implement the same
+protocol; `BaseRuntime` gives the usual defaults.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from wws.config.model import Mount, WorkerConfig
+from wws.sandbox.engine import Sandbox
+from wws.sandbox.store import SandboxSpec
+from wws.messages import WorkerRequest, WorkerResponse
+
+GUEST_ROOT = "/src"
+"""Where the prepared folder appears inside the guest, read-only."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWorker:
+    """A worker ready to load: its prepared folder and everything the sandbox will allow it."""
+
+    handler: Path
+    """The user's file, for messages."""
+    folder: Path
+    """`.wws/<language>/<hash>/`, holding the source (named `source_name`), the glue and the libs."""
+    source_name: str
+    config: WorkerConfig
+    sandbox: Sandbox
+    spec: SandboxSpec
+
+
+class GuestInstance(Protocol):
+    """One live guest. Serves one request (request isolation) or many in turn (instance isolation)."""
+
+    def handle(self, request: WorkerRequest) -> WorkerResponse:
+        """Run one request; raise a `WorkerError` when the guest fails. Never called by two threads at once."""
+        ...
+
+    def memory_bytes(self) -> int:
+        """Current guest memory, so a pool can retire an instance at its cap."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Program(Protocol):
+    """A loaded worker version: makes instances cheaply (the expensive work is done once, in `Runtime.load`)."""
+
+    reusable: bool
+    """Whether one instance can serve several requests (else instance isolation falls back to fresh ones)."""
+
+    def new_instance(self) -> GuestInstance: ...
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """A language: the files it claims, how their folders are prepared, loaded and mounted."""
+
+    language: str
+    """Names the `.wws/<language>/` folder and shows in route tables."""
+    extensions: tuple[str, ...]
+    """File extensions it runs, with the dot: (".wasm",)."""
+
+    def fingerprint(self) -> str:
+        """Identifies the glue and engine versions; part of every prepared folder's hash."""
+        ...
+
+    def prepare(self, handler: Path, folder: Path) -> str:
+        """Fill the (new, empty) `folder` with the handler's source, glue and libs; return the source's name in it."""
+        ...
+
+    def preopens(self, folder: Path) -> tuple[Mount, ...]:
+        """What the guest sees of the host besides the config's `[[folders]]`."""
+        ...
+
+    def load(self, worker: PreparedWorker) -> Program:
+        """Build or load the engine module (cached) and return a Program. Raise `LoadError` when it cannot."""
+        ...
+
+
+class BaseRuntime:
+    """Defaults for runtimes: copy the handler into the folder and mount the folder read-only at `/src`."""
+
+    language = "base"
+    extensions: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        return f"{self.language}-1"
+
+    def prepare(self, handler: Path, folder: Path) -> str:
+        shutil.copyfile(handler, folder / handler.name)
+        return handler.name
+
+    def preopens(self, folder: Path) -> tuple[Mount, ...]:
+        return (Mount(folder, GUEST_ROOT, writable=False),)

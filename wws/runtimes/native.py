@@ -1,0 +1,115 @@
+"""Native WebAssembly workers: any WASI preview-1 module speaking the wws JSON protocol over stdin/stdout.
+
+Two shapes are accepted:
+- a command (exports `_start`), as the original Wasm Workers Server ran them: one run per instance, so always a fresh
+  instance per request (under `isolation = "instance"` wws says so at load and still runs fresh instances);
+- a reactor (exports `wws_handle`, and `_initialize` if it has one): `_initialize` runs once per instance, then
+  `wws_handle` once per request, reading the request from stdin and writing the response to stdout. Reactors can be
+  kept warm and reused in `instance` isolation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import wasmtime
+
+from wws.errors import BadGuestOutput, LoadError
+from wws.runtimes.base import BaseRuntime, PreparedWorker
+from wws.runtimes.wws_protocol import decode_response, encode_request
+from wws.sandbox.store import GuestStore
+from wws.sandbox.traps import stderr_tail
+from wws.messages import WorkerRequest, WorkerResponse
+
+log = logging.getLogger(__name__)
+
+COMMAND_ENTRY = "_start"
+REACTOR_ENTRY = "wws_handle"
+REACTOR_INIT = "_initialize"
+
+
+class NativeRuntime(BaseRuntime):
+    """`.wasm` files."""
+
+    language = "native"
+    extensions = (".wasm",)
+
+    def fingerprint(self) -> str:
+        return "native-wws-protocol-1"
+
+    def load(self, worker: PreparedWorker) -> NativeProgram:
+        path = worker.folder / worker.source_name
+        try:
+            module = worker.sandbox.cache.load(path.read_bytes())
+        except OSError as exc:
+            raise LoadError(worker.handler, f"cannot read the module: {exc}") from exc
+        except wasmtime.WasmtimeError as exc:
+            raise LoadError(worker.handler, f"not a valid WebAssembly module: {_last_line(exc)}") from exc
+        exports = {export.name for export in module.exports}
+        if REACTOR_ENTRY in exports:
+            entry, init = REACTOR_ENTRY, REACTOR_INIT if REACTOR_INIT in exports else None
+        elif COMMAND_ENTRY in exports:
+            entry, init = COMMAND_ENTRY, None
+        else:
+            raise LoadError(worker.handler, f"the module exports neither '{COMMAND_ENTRY}' nor '{REACTOR_ENTRY}'")
+        try:
+            pre = worker.sandbox.linker.instantiate_pre(module)
+        except wasmtime.WasmtimeError as exc:
+            raise LoadError(worker.handler, f"imports something wws does not provide: {_last_line(exc)}") from exc
+        return NativeProgram(worker, pre, entry, init)
+
+
+class NativeProgram:
+    """A loaded module: an InstancePre shared by every instance of this worker version."""
+
+    def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, entry: str, init: str | None):
+        self.worker = worker
+        self.pre = pre
+        self.entry = entry
+        self.init = init
+        self.reusable = entry == REACTOR_ENTRY
+
+    def new_instance(self) -> NativeInstance:
+        return NativeInstance(self)
+
+
+class NativeInstance:
+    """One Store + Instance. A command serves one request; a reactor as many as its pool allows."""
+
+    def __init__(self, program: NativeProgram):
+        self._program = program
+        self._guest = GuestStore(program.worker.sandbox, program.worker.spec)
+        try:
+            instance = self._guest.instantiate(program.pre)
+            self._entry: Any = self._guest.export(instance, program.entry)
+            if program.init is not None:
+                self._guest.begin(b"")
+                self._guest.call(self._guest.export(instance, program.init))
+        except BaseException:
+            self._guest.close()
+            raise
+
+    def handle(self, request: WorkerRequest) -> WorkerResponse:
+        guest = self._guest
+        guest.begin(encode_request(request))
+        guest.call(self._entry)
+        try:
+            response = decode_response(bytes(guest.streams.stdout), self._program.worker.handler)
+        except BadGuestOutput as exc:
+            raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=stderr_tail(guest.streams)) from None
+        log_bytes = guest.streams.log_bytes()
+        if log_bytes:
+            return WorkerResponse(response.status, response.headers, response.body, response.kv, log_bytes)
+        return response
+
+    def memory_bytes(self) -> int:
+        return self._guest.memory_bytes()
+
+    def close(self) -> None:
+        self._guest.close()
+
+
+def _last_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__

@@ -1,0 +1,125 @@
+"""The few raw wasmtime C-API calls the hot path needs, wrapped once.
+
+wasmtime-py's public host functions cost ~20 µs a call and its custom stdout hands bytes over on a background thread
+with no cap; the raw "unchecked" host functions cost ~1 µs. Everything that touches
+`wasmtime._ffi` lives here, so an upgrade of wasmtime-py has one file to check.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+RawCallback = Callable[[Any, Any, Any, int], int]
+"""(env, caller, args_and_results, count) -> 0, or the address of a trap to raise in the guest."""
+
+_MEMORY = b"memory"
+_NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_IOVEC = ctypes.c_uint32 * 2
+
+
+def make_callback(function: RawCallback) -> Any:
+    """A C function pointer for `function`; keep the result referenced for as long as the linker lives."""
+    return ffi.wasmtime_func_unchecked_callback_t(function)
+
+
+def define_raw_func(linker: wasmtime.Linker, module: str, name: str, ty: wasmtime.FuncType, callback: Any) -> None:
+    """Define an unchecked host function in `linker` (shadowing any earlier definition)."""
+    module_bytes, name_bytes = module.encode(), name.encode()
+    error = ffi.wasmtime_linker_define_func_unchecked(
+        linker.ptr(), module_bytes, len(module_bytes), name_bytes, len(name_bytes), ty.ptr(), callback, None,
+        _NO_FINALIZER,
+    )
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+
+
+def set_store_key(store: wasmtime.Store, key: int) -> None:
+    """Tag a store with an integer that host functions read back through `caller_store_key`."""
+    ffi.wasmtime_context_set_data(store._context(), key)
+
+
+def caller_store_key(caller: Any) -> int:
+    return int(ffi.wasmtime_context_get_data(ffi.wasmtime_caller_context(caller)) or 0)
+
+
+def caller_memory(caller: Any) -> tuple[int, int]:
+    """(address, size) of the calling instance's exported `memory`, or (0, 0) when it exports none."""
+    item = ffi.wasmtime_extern_t()
+    if not ffi.wasmtime_caller_export_get(caller, _MEMORY, len(_MEMORY), ctypes.byref(item)):
+        return 0, 0
+    if item.kind != ffi.WASMTIME_EXTERN_MEMORY.value:
+        return 0, 0
+    context = ffi.wasmtime_caller_context(caller)
+    base = ffi.wasmtime_memory_data(context, ctypes.byref(item.of.memory))
+    size = int(ffi.wasmtime_memory_data_size(context, ctypes.byref(item.of.memory)))
+    return (ctypes.addressof(base.contents), size) if size else (0, 0)
+
+
+def read_iovecs(base: int, size: int, iovs: int, count: int) -> list[tuple[int, int]] | None:
+    """The (address, length) of each guest iovec, every one checked to lie inside guest memory; None if not."""
+    if count < 0 or iovs < 0 or iovs + 8 * count > size:
+        return None
+    vectors = []
+    for index in range(count):
+        pointer, length = _IOVEC.from_address(base + iovs + 8 * index)
+        if pointer + length > size:
+            return None
+        vectors.append((base + pointer, length))
+    return vectors
+
+
+def copy_in(address: int, data: bytes) -> None:
+    """Copy host bytes into guest memory at an address `read_iovecs` has checked."""
+    ctypes.memmove(address, data, len(data))
+
+
+def copy_out(address: int, length: int) -> bytes:
+    """Copy guest bytes out of memory at an address `read_iovecs` has checked."""
+    return ctypes.string_at(address, length)
+
+
+def write_u32(base: int, size: int, offset: int, value: int) -> bool:
+    if offset < 0 or offset + 4 > size:
+        return False
+    ctypes.c_uint32.from_address(base + offset).value = value
+    return True
+
+
+def new_trap(message: str) -> int:
+    """A trap the host function returns to stop the guest with `message`."""
+    text = message.encode()
+    trap = ffi.wasmtime_trap_new(text, len(text))
+    return int(ctypes.cast(trap, ctypes.c_void_p).value or 0)
+
+
+def call_linked(linker: wasmtime.Linker, caller: Any, module: bytes, name: bytes, args: Any, count: int) -> int:
+    """Call `module.name` as defined in `linker`, from inside a host function, with the caller's raw arguments.
+
+    Returns what a raw host function returns: 0, or the address of a trap.
+    """
+    context = ffi.wasmtime_caller_context(caller)
+    item = ffi.wasmtime_extern_t()
+    if not ffi.wasmtime_linker_get(linker.ptr(), context, module, len(module), name, len(name), ctypes.byref(item)):
+        return new_trap(f"wws: {module.decode()}.{name.decode()} is not defined")
+    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    error = ffi.wasmtime_func_call_unchecked(context, ctypes.byref(item.of.func), args, count, ctypes.byref(trap))
+    if error:
+        return new_trap(str(wasmtime.WasmtimeError._from_ptr(error)))
+    return int(ctypes.cast(trap, ctypes.c_void_p).value or 0)
+
+
+def instance_export(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> Any:
+    """One export of `instance` (a Func, Memory, …) or None, without wrapping all of them as `exports()` does."""
+    from wasmtime._extern import wrap_extern
+
+    encoded = name.encode()
+    item = ffi.wasmtime_extern_t()
+    found = ffi.wasmtime_instance_export_get(
+        store._context(), ctypes.byref(instance._instance), encoded, len(encoded), ctypes.byref(item)
+    )
+    return wrap_extern(item) if found else None

@@ -1,0 +1,93 @@
+"""Compiled modules cached on disk, so a second start loads in milliseconds what took seconds to compile.
+
+A cache file is `<key>.cwasm` where key = blake3(wasm bytes, wasmtime version, engine settings). Its content is the
+blake3 digest of the payload followed by the payload (wasmtime's serialized module). The digest is checked before
+wasmtime sees the bytes: a truncated or corrupt file is never deserialized (that could crash the process); it is
+compiled again and rewritten. Files are written to a temporary name and renamed, so readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import blake3
+import wasmtime
+
+log = logging.getLogger(__name__)
+
+_DIGEST = 32
+
+
+class ModuleCache:
+    """Compile-or-load for one engine. Thread-safe; each module is compiled at most once per process."""
+
+    def __init__(self, engine: wasmtime.Engine, folder: Path, engine_settings: str):
+        self.engine = engine
+        self.folder = folder
+        self.engine_settings = engine_settings
+        self._loaded: dict[str, wasmtime.Module] = {}
+        self._lock = threading.Lock()
+        self.compiled = 0
+        """How many modules this cache had to compile (the rest came from memory or disk): for tests and logs."""
+
+    def key(self, wasm: bytes) -> str:
+        hasher = blake3.blake3(wasm)
+        hasher.update(f"\0wasmtime {_wasmtime_version()}\0{self.engine_settings}".encode())
+        return hasher.hexdigest()
+
+    def path(self, wasm: bytes) -> Path:
+        return self.folder / f"{self.key(wasm)}.cwasm"
+
+    def load(self, wasm: bytes) -> wasmtime.Module:
+        """The compiled module for `wasm`: from memory, else from disk, else compiled (and saved)."""
+        key = self.key(wasm)
+        with self._lock:
+            module = self._loaded.get(key)
+        if module is not None:
+            return module
+        module = self._from_disk(key) or self._compile(key, wasm)
+        with self._lock:
+            return self._loaded.setdefault(key, module)
+
+    def _from_disk(self, key: str) -> wasmtime.Module | None:
+        path = self.folder / f"{key}.cwasm"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        digest, payload = data[:_DIGEST], data[_DIGEST:]
+        if len(data) <= _DIGEST or blake3.blake3(payload).digest() != digest:
+            log.warning("compiled-module cache file %s is corrupt or truncated; compiling again", path)
+            return None
+        try:
+            return wasmtime.Module.deserialize(self.engine, payload)
+        except wasmtime.WasmtimeError as exc:
+            log.warning("compiled-module cache file %s is not usable (%s); compiling again", path, exc)
+            return None
+
+    def _compile(self, key: str, wasm: bytes) -> wasmtime.Module:
+        module = wasmtime.Module(self.engine, wasm)
+        self.compiled += 1
+        payload = bytes(module.serialize())
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".tmp")
+            with os.fdopen(handle, "wb") as file:
+                file.write(blake3.blake3(payload).digest())
+                file.write(payload)
+            os.replace(temporary, self.folder / f"{key}.cwasm")
+        except OSError as exc:  # a read-only or full disk costs speed, not correctness
+            log.warning("cannot write the compiled-module cache in %s: %s", self.folder, exc)
+        return module
+
+
+@functools.cache
+def _wasmtime_version() -> str:
+    from importlib.metadata import version
+
+    return version("wasmtime")

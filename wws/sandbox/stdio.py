@@ -1,0 +1,140 @@
+"""Guest stdin, stdout and stderr served by the host.
+
+WASI's `fd_read` and `fd_write` are shadowed for fds 0-2: stdin is the current request's bytes, stdout and stderr
+are captured into per-store buffers with caps. Every other fd goes to wasmtime's own WASI. Because the streams are
+ours (not fixed in the store's WASI context), a warm instance gets a new request without rebuilding its WASI
+context, and an over-long stdout stops the guest at once instead of filling host memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+import wasmtime
+
+from wws.sandbox import _ffi
+
+_WASI = b"wasi_snapshot_preview1"
+_ERRNO_SUCCESS = 0
+_ERRNO_FAULT = 21
+_STDIN, _STDOUT, _STDERR = 0, 1, 2
+
+
+class OutputLimitExceeded(Exception):
+    """Stdout went past its cap; recorded on the stream so the trap it causes can be explained."""
+
+
+class Streams:
+    """One store's stdio: the request's stdin and the captured output of the current request."""
+
+    __slots__ = ("failure", "log_cap", "log_dropped", "out_cap", "stderr", "stdin", "stdin_pos", "stdout")
+
+    def __init__(self, out_cap: int, log_cap: int):
+        self.out_cap = out_cap
+        self.log_cap = log_cap
+        self.reset(b"")
+
+    def reset(self, stdin: bytes) -> None:
+        """Start a request: new stdin, empty outputs."""
+        self.stdin = stdin
+        self.stdin_pos = 0
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.log_dropped = 0
+        self.failure: Exception | None = None
+
+    def log_bytes(self) -> bytes:
+        """The captured stderr, with a note when some was dropped."""
+        if not self.log_dropped:
+            return bytes(self.stderr)
+        return bytes(self.stderr) + f"\n[wws: {self.log_dropped} more bytes of stderr dropped]\n".encode()
+
+
+class HostStdio:
+    """Registers `fd_read`/`fd_write` in a linker and routes each call to the calling store's `Streams`.
+
+    Thread-safe: stores are looked up by the integer key attached to them, under a lock only when added or removed.
+    """
+
+    def __init__(self, engine: wasmtime.Engine):
+        self._streams: dict[int, Streams] = {}
+        self._keys = itertools.count(1)
+        self._lock = threading.Lock()
+        self._wasi = wasmtime.Linker(engine)
+        self._wasi.define_wasi()
+        self._callbacks = [_ffi.make_callback(self._fd_read), _ffi.make_callback(self._fd_write)]
+
+    def define(self, linker: wasmtime.Linker) -> None:
+        """Shadow WASI's fd_read/fd_write in `linker` (which must already define WASI and allow shadowing)."""
+        i32 = wasmtime.ValType.i32()
+        ty = wasmtime.FuncType([i32, i32, i32, i32], [i32])
+        _ffi.define_raw_func(linker, "wasi_snapshot_preview1", "fd_read", ty, self._callbacks[0])
+        _ffi.define_raw_func(linker, "wasi_snapshot_preview1", "fd_write", ty, self._callbacks[1])
+
+    def attach(self, store: wasmtime.Store, streams: Streams) -> int:
+        """Route the stdio of `store` to `streams`; returns the key to `detach` with."""
+        with self._lock:
+            key = next(self._keys)
+            self._streams[key] = streams
+        _ffi.set_store_key(store, key)
+        return key
+
+    def detach(self, key: int) -> None:
+        with self._lock:
+            self._streams.pop(key, None)
+
+    def _fd_read(self, env: Any, caller: Any, args: Any, count: int) -> int:
+        try:
+            if args[0].i32 != _STDIN:
+                return _ffi.call_linked(self._wasi, caller, _WASI, b"fd_read", args, count)
+            streams = self._streams[_ffi.caller_store_key(caller)]
+            base, size = _ffi.caller_memory(caller)
+            vectors = _ffi.read_iovecs(base, size, args[1].i32 & 0xFFFFFFFF, args[2].i32)
+            if vectors is None:
+                args[0].i32 = _ERRNO_FAULT
+                return 0
+            total = 0
+            for address, length in vectors:
+                chunk = streams.stdin[streams.stdin_pos : streams.stdin_pos + length]
+                _ffi.copy_in(address, chunk)
+                streams.stdin_pos += len(chunk)
+                total += len(chunk)
+                if len(chunk) < length:
+                    break
+            args[0].i32 = _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
+            return 0
+        except BaseException as exc:  # an exception must never cross the C boundary
+            return _ffi.new_trap(f"wws: host fd_read failed: {exc!r}")
+
+    def _fd_write(self, env: Any, caller: Any, args: Any, count: int) -> int:
+        try:
+            fd = args[0].i32
+            if fd not in (_STDOUT, _STDERR):
+                return _ffi.call_linked(self._wasi, caller, _WASI, b"fd_write", args, count)
+            streams = self._streams[_ffi.caller_store_key(caller)]
+            base, size = _ffi.caller_memory(caller)
+            vectors = _ffi.read_iovecs(base, size, args[1].i32 & 0xFFFFFFFF, args[2].i32)
+            if vectors is None:
+                args[0].i32 = _ERRNO_FAULT
+                return 0
+            total = sum(length for _, length in vectors)
+            if fd == _STDOUT:
+                if len(streams.stdout) + total > streams.out_cap:
+                    streams.failure = OutputLimitExceeded(f"response (stdout) exceeded {streams.out_cap} bytes")
+                    return _ffi.new_trap("wws: stdout limit exceeded")
+                for address, length in vectors:
+                    streams.stdout += _ffi.copy_out(address, length)
+            else:
+                room = max(0, streams.log_cap - len(streams.stderr))
+                for address, length in vectors:
+                    kept = min(room, length)
+                    streams.stderr += _ffi.copy_out(address, kept)
+                    room -= kept
+                    streams.log_dropped += length - kept
+            args[0].i32 = _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
+            return 0
+        except BaseException as exc:  # an exception must never cross the C boundary
+            return _ffi.new_trap(f"wws: host fd_write failed: {exc!r}")
+

@@ -1,0 +1,100 @@
+"""A wasmtime Store set up for one guest instance: WASI, limits, host stdio, and error translation.
+
+Created per request in `request` isolation and per warm instance in `instance` isolation; this is the hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from wws.config.model import Limits, Mount
+from wws.errors import GuestTrap, WorkerError
+from wws.sandbox import _ffi
+from wws.sandbox.engine import Sandbox
+from wws.sandbox.stdio import Streams
+from wws.sandbox.traps import translate
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxSpec:
+    """Everything a guest is allowed to touch: argv, declared env vars, mounted folders, and its limits."""
+
+    worker: Path
+    """The handler file, for messages."""
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    mounts: tuple[Mount, ...]
+    limits: Limits
+
+
+class GuestStore:
+    """One Store with its WASI context (only the declared env and mounts) and capped stdio."""
+
+    def __init__(self, sandbox: Sandbox, spec: SandboxSpec):
+        self.spec = spec
+        self.store = wasmtime.Store(sandbox.engine)
+        self.streams = Streams(spec.limits.max_response_bytes, spec.limits.max_log_bytes)
+        self._sandbox = sandbox
+        self._key = sandbox.stdio.attach(self.store, self.streams)
+        self._memory: Any = None
+        self._ticks = sandbox.deadline_ticks(spec.limits.timeout_ms)
+        wasi = wasmtime.WasiConfig()
+        wasi.argv = list(spec.argv)
+        wasi.env = [list(pair) for pair in spec.env]
+        for mount in spec.mounts:
+            wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
+        self.store.set_wasi(wasi)
+        self.store.set_limits(memory_size=spec.limits.memory_bytes)
+
+    def instantiate(self, pre: wasmtime.InstancePre) -> wasmtime.Instance:
+        """Instantiate (running the start function, if any, under the deadline)."""
+        self.store.set_epoch_deadline(self._ticks)
+        try:
+            instance = pre.instantiate(self.store)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            error = self._failure(exc) or GuestTrap(self.spec.worker, "exited while being instantiated")
+            raise error from exc
+        self._memory = _ffi.instance_export(self.store, instance, "memory")
+        return instance
+
+    def export(self, instance: wasmtime.Instance, name: str) -> Any:
+        return _ffi.instance_export(self.store, instance, name)
+
+    def begin(self, stdin: bytes) -> None:
+        """Start a request: fresh stdio and a fresh deadline."""
+        self.streams.reset(stdin)
+        self.store.set_epoch_deadline(self._ticks)
+
+    def call(self, func: wasmtime.Func, *args: Any) -> Any:
+        """Call a guest export; a clean WASI exit returns None, any failure raises a WorkerError."""
+        try:
+            return func(self.store, *args)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            error = self._failure(exc)
+            if error is None:
+                return None
+            raise error from exc
+
+    def memory_bytes(self) -> int:
+        """Current size of the guest's exported memory (0 if none)."""
+        return int(self._memory.data_len(self.store)) if self._memory is not None else 0
+
+    def close(self) -> None:
+        """Drop the store now (not at garbage collection): stores alive at exit upset wasmtime's runtime."""
+        self._sandbox.stdio.detach(self._key)
+        self._memory = None
+        self.store.close()
+
+    def _failure(self, exc: Exception) -> WorkerError | None:
+        return translate(
+            exc,
+            worker=self.spec.worker,
+            streams=self.streams,
+            memory_bytes=self.memory_bytes(),
+            cap_bytes=self.spec.limits.memory_bytes,
+            timeout_ms=self.spec.limits.timeout_ms,
+        )

@@ -1,0 +1,60 @@
+"""The one place where wasmtime's failures become wws errors.
+
+A guest can fail by trapping, by being interrupted at its deadline, by running out of memory under its cap, by
+writing too much, or by exiting with a non-zero code. Exit code 0 is a normal end (interpreters call `proc_exit`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import wasmtime
+
+from wws.config.model import MIB
+from wws.errors import BadGuestOutput, GuestTimeout, GuestTrap, MemoryLimitExceeded, WorkerError
+from wws.sandbox.stdio import OutputLimitExceeded, Streams
+
+STDERR_TAIL_BYTES = 2048
+
+
+def near_memory_cap(memory_bytes: int, cap_bytes: int) -> bool:
+    """True when the guest cannot grow much more: within 1 MiB of its cap."""
+    return memory_bytes + MIB > cap_bytes
+
+
+def stderr_tail(streams: Streams) -> str:
+    """The end of what the guest wrote to stderr, for error messages."""
+    tail = bytes(streams.stderr[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace").strip()
+    return tail
+
+
+def translate(
+    exc: Exception, *, worker: Path, streams: Streams, memory_bytes: int, cap_bytes: int, timeout_ms: int
+) -> WorkerError | None:
+    """The WorkerError that `exc` (raised by a guest call or instantiation) means, or None for a clean exit."""
+    tail = stderr_tail(streams)
+    if isinstance(exc, wasmtime.ExitTrap):
+        if exc.code == 0:
+            return None
+        return GuestTrap(worker, f"exited with code {exc.code}", stderr_tail=tail)
+    if isinstance(streams.failure, OutputLimitExceeded):
+        return BadGuestOutput(worker, str(streams.failure), stderr_tail=tail)
+    if isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+        return GuestTimeout(worker, f"ran past its deadline of {timeout_ms} ms", stderr_tail=tail)
+    message = _first_line(exc)
+    if "exceeds memory limits" in message or near_memory_cap(memory_bytes, cap_bytes):
+        used = f"{memory_bytes // MIB} MiB in use" if memory_bytes else "at start"
+        return MemoryLimitExceeded(
+            worker, f"hit its memory limit of {cap_bytes // MIB} MiB ({used}): {message}", stderr_tail=tail
+        )
+    if isinstance(exc, wasmtime.Trap | wasmtime.WasmtimeError):
+        return GuestTrap(worker, f"trapped: {message}", stderr_tail=tail)
+    return GuestTrap(worker, f"failed: {exc!r}", stderr_tail=tail)
+
+
+def _first_line(exc: Exception) -> str:
+    """wasmtime messages carry a backtrace after the first line; the cause is usually its last line."""
+    if isinstance(exc, wasmtime.Trap):
+        return exc.message.strip().splitlines()[-1].strip() if exc.message.strip() else "trap"
+    text = str(exc).strip()
+    return text.splitlines()[-1].strip() if text else type(exc).__name__

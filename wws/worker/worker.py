@@ -1,0 +1,127 @@
+"""A Worker: one handler file and its config, prepared into its folder, loaded once, then serving requests."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from wws.config.loader import load_worker_config
+from wws.config.model import Isolation, WorkerConfig
+from wws.errors import LoadError, RequestTooLarge
+from wws.runtimes.base import PreparedWorker, Runtime
+from wws.runtimes.registry import RuntimeRegistry, default_registry
+from wws.sandbox.engine import Sandbox, default_sandbox
+from wws.sandbox.pool import FreshInstances, WarmPool
+from wws.sandbox.store import SandboxSpec
+from wws.messages import WorkerRequest, WorkerResponse
+from wws.worker.prepare import PreparedFolder, find_project_root, inputs_digest, prepare_folder
+
+log = logging.getLogger(__name__)
+guest_log = logging.getLogger("wws.guest")
+
+
+def default_pool_size() -> int:
+    """As many warm instances as a default thread pool has threads."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+class Worker:
+    """A handler file served through its runtime.
+
+    Cheap to create; `prepare()` writes its folder, `load()` compiles or loads its module (once per version), and
+    `handle()` does both on first use. Thread-safe: any number of threads may call `handle()` at once.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        config: WorkerConfig | None = None,
+        *,
+        root: Path | None = None,
+        sandbox: Sandbox | None = None,
+        registry: RuntimeRegistry | None = None,
+        pool_size: int | None = None,
+    ):
+        self.path = Path(path).resolve()
+        if not self.path.is_file():
+            raise LoadError(self.path, "no such file")
+        self.root = (root or find_project_root(self.path)).resolve()
+        self.config = config if config is not None else load_worker_config(self.path)
+        self.runtime: Runtime = (registry or default_registry()).get(self.path.suffix)
+        self.sandbox = sandbox or default_sandbox()
+        self.pool_size = pool_size or default_pool_size()
+        self.prepared: PreparedFolder | None = None
+        self._strategy: FreshInstances | WarmPool | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def relative_path(self) -> str:
+        """The handler's path inside its project, with '/' separators (how messages and manifests name it)."""
+        try:
+            return self.path.relative_to(self.root).as_posix()
+        except ValueError:
+            return self.path.name
+
+    def prepare(self) -> PreparedFolder:
+        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs."""
+        try:
+            source = self.path.read_bytes()
+        except OSError as exc:
+            raise LoadError(self.path, f"cannot read: {exc.strerror}") from exc
+        digest = inputs_digest(self.relative_path, source, self.config.fingerprint(), self.runtime.fingerprint())
+        self.prepared = prepare_folder(
+            self.root, self.runtime.language, self.relative_path, digest,
+            lambda folder: self.runtime.prepare(self.path, folder),
+        )
+        return self.prepared
+
+    def load(self) -> FreshInstances | WarmPool:
+        """Prepare and load this version of the worker (idempotent); raises `LoadError` when it cannot run."""
+        with self._lock:
+            if self._strategy is None:
+                self._strategy = self._load()
+            return self._strategy
+
+    def _load(self) -> FreshInstances | WarmPool:
+        prepared = self.prepare()
+        spec = SandboxSpec(
+            worker=self.path,
+            argv=(prepared.source_name,),
+            env=tuple(self.config.vars.items()),
+            mounts=(*self.runtime.preopens(prepared.folder), *self.config.folders),
+            limits=self.config.limits,
+        )
+        program = self.runtime.load(
+            PreparedWorker(self.path, prepared.folder, prepared.source_name, self.config, self.sandbox, spec)
+        )
+        if self.config.isolation is Isolation.INSTANCE:
+            if program.reusable:
+                return WarmPool(program, size=self.pool_size, max_requests=self.config.max_requests,
+                                memory_cap_bytes=self.config.limits.memory_bytes)
+            log.warning("%s: isolation = 'instance' asked, but this %s worker cannot serve two requests on one "
+                        "instance; every request gets a fresh one", self.path, self.runtime.language)
+        return FreshInstances(program)
+
+    def handle(self, request: WorkerRequest) -> WorkerResponse:
+        """Run one request. Raises a `WorkerError` (with its HTTP status) when the worker fails."""
+        limit = self.config.limits.max_body_bytes
+        if len(request.body) > limit:
+            raise RequestTooLarge(self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit")
+        strategy = self._strategy or self.load()
+        response = strategy.handle(request)
+        if response.log:
+            for line in response.log.decode("utf-8", "replace").splitlines():
+                guest_log.info("%s: %s", self.relative_path, line)
+        return response
+
+    def close(self) -> None:
+        """Drop warm instances now (stores alive at interpreter exit upset wasmtime)."""
+        with self._lock:
+            strategy, self._strategy = self._strategy, None
+        if strategy is not None:
+            strategy.close()
+
+    def __repr__(self) -> str:
+        return f"Worker({self.relative_path!r}, runtime={self.runtime.language!r})"
