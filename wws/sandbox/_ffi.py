@@ -8,7 +8,8 @@ with no cap; the raw "unchecked" host functions cost ~1 µs. Everything that tou
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import wasmtime
@@ -97,20 +98,29 @@ def new_trap(message: str) -> int:
     return int(ctypes.cast(trap, ctypes.c_void_p).value or 0)
 
 
-def call_linked(linker: wasmtime.Linker, caller: Any, module: bytes, name: bytes, args: Any, count: int) -> int:
-    """Call `module.name` as defined in `linker`, from inside a host function, with the caller's raw arguments.
+def call_func(caller: Any, func: wasmtime.Func, args: Any, count: int) -> int:
+    """Call a wasm function from inside a host function with the caller's raw arguments (results land in `args`).
 
     Returns what a raw host function returns: 0, or the address of a trap.
     """
     context = ffi.wasmtime_caller_context(caller)
-    item = ffi.wasmtime_extern_t()
-    if not ffi.wasmtime_linker_get(linker.ptr(), context, module, len(module), name, len(name), ctypes.byref(item)):
-        return new_trap(f"wws: {module.decode()}.{name.decode()} is not defined")
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
-    error = ffi.wasmtime_func_call_unchecked(context, ctypes.byref(item.of.func), args, count, ctypes.byref(trap))
+    error = ffi.wasmtime_func_call_unchecked(context, ctypes.byref(func._func), args, count, ctypes.byref(trap))
     if error:
         return new_trap(str(wasmtime.WasmtimeError._from_ptr(error)))
     return int(ctypes.cast(trap, ctypes.c_void_p).value or 0)
+
+
+@contextmanager
+def caller_store(caller: Any) -> Iterator[Any]:
+    """The raw caller as a wasmtime-py `Caller`, usable as a store for the public API during the host call."""
+    from wasmtime._func import Caller
+
+    wrapped = Caller(caller)
+    try:
+        yield wrapped
+    finally:
+        wrapped._invalidate()
 
 
 def instance_export(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> Any:

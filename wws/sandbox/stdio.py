@@ -1,7 +1,8 @@
 """Guest stdin, stdout and stderr served by the host.
 
 WASI's `fd_read` and `fd_write` are shadowed for fds 0-2: stdin is the current request's bytes, stdout and stderr
-are captured into per-store buffers with caps. Every other fd goes to wasmtime's own WASI. Because the streams are
+are captured into per-store buffers with caps. Every other fd goes to wasmtime's own WASI, through the small
+`file_io.wat` module (see there why). Because the streams are
 ours (not fixed in the store's WASI context), a warm instance gets a new request without rebuilding its WASI
 context, and an over-long stdout stops the guest at once instead of filling host memory.
 """
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+from importlib import resources
 from typing import Any
 
 import wasmtime
 
 from wws.sandbox import _ffi
 
-_WASI = b"wasi_snapshot_preview1"
 _ERRNO_SUCCESS = 0
 _ERRNO_FAULT = 21
 _STDIN, _STDOUT, _STDERR = 0, 1, 2
@@ -29,11 +30,13 @@ class OutputLimitExceeded(Exception):
 class Streams:
     """One store's stdio: the request's stdin and the captured output of the current request."""
 
-    __slots__ = ("failure", "log_cap", "log_dropped", "out_cap", "stderr", "stdin", "stdin_pos", "stdout")
+    __slots__ = ("failure", "file_io", "log_cap", "log_dropped", "out_cap", "stderr", "stdin", "stdin_pos", "stdout")
 
     def __init__(self, out_cap: int, log_cap: int):
         self.out_cap = out_cap
         self.log_cap = log_cap
+        self.file_io: tuple[wasmtime.Func, wasmtime.Func] | None = None
+        """fd_read/fd_write of wasmtime's WASI, bound to this store's guest memory on first use."""
         self.reset(b"")
 
     def reset(self, stdin: bytes) -> None:
@@ -59,11 +62,11 @@ class HostStdio:
     """
 
     def __init__(self, engine: wasmtime.Engine):
+        self._engine = engine
         self._streams: dict[int, Streams] = {}
         self._keys = itertools.count(1)
         self._lock = threading.Lock()
-        self._wasi = wasmtime.Linker(engine)
-        self._wasi.define_wasi()
+        self._file_io = wasmtime.Module(engine, (resources.files("wws.sandbox") / "file_io.wat").read_text())
         self._callbacks = [_ffi.make_callback(self._fd_read), _ffi.make_callback(self._fd_write)]
 
     def define(self, linker: wasmtime.Linker) -> None:
@@ -87,9 +90,9 @@ class HostStdio:
 
     def _fd_read(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
-            if args[0].i32 != _STDIN:
-                return _ffi.call_linked(self._wasi, caller, _WASI, b"fd_read", args, count)
             streams = self._streams[_ffi.caller_store_key(caller)]
+            if args[0].i32 != _STDIN:
+                return _ffi.call_func(caller, self._files(caller, streams)[0], args, count)
             base, size = _ffi.caller_memory(caller)
             vectors = _ffi.read_iovecs(base, size, args[1].i32 & 0xFFFFFFFF, args[2].i32)
             if vectors is None:
@@ -111,9 +114,9 @@ class HostStdio:
     def _fd_write(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
             fd = args[0].i32
-            if fd not in (_STDOUT, _STDERR):
-                return _ffi.call_linked(self._wasi, caller, _WASI, b"fd_write", args, count)
             streams = self._streams[_ffi.caller_store_key(caller)]
+            if fd not in (_STDOUT, _STDERR):
+                return _ffi.call_func(caller, self._files(caller, streams)[1], args, count)
             base, size = _ffi.caller_memory(caller)
             vectors = _ffi.read_iovecs(base, size, args[1].i32 & 0xFFFFFFFF, args[2].i32)
             if vectors is None:
@@ -138,3 +141,16 @@ class HostStdio:
         except BaseException as exc:  # an exception must never cross the C boundary
             return _ffi.new_trap(f"wws: host fd_write failed: {exc!r}")
 
+    def _files(self, caller: Any, streams: Streams) -> tuple[wasmtime.Func, wasmtime.Func]:
+        """WASI's own fd_read/fd_write for this store, through `file_io.wat` bound to the guest's memory."""
+        if streams.file_io is None:
+            with _ffi.caller_store(caller) as store:
+                memory = store.get("memory")
+                if not isinstance(memory, wasmtime.Memory):
+                    raise RuntimeError("the guest exports no memory")
+                linker = wasmtime.Linker(self._engine)
+                linker.define_wasi()
+                linker.define(store, "wws", "memory", memory)
+                exports = linker.instantiate(store, self._file_io).exports(store)
+                streams.file_io = (exports["fd_read"], exports["fd_write"])
+        return streams.file_io

@@ -1,0 +1,82 @@
+"""Shared fixtures: test workers built from source (C with clang + wasi-libc, WAT with wasmtime), a sandbox whose
+compiled-module cache lives in a temporary folder, and a factory for workers in throwaway projects."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from wws.config.loader import load_worker_config
+from wws.sandbox.engine import Sandbox
+from wws.worker.worker import Worker
+
+NATIVE_SOURCES = Path(__file__).parent / "fixtures" / "native"
+
+
+def compile_c(source: Path, output: Path, *extra: str) -> Path:
+    clang = shutil.which("clang")
+    if clang is None:
+        pytest.fail("clang is not installed: run `.ci/run` once, or `apt-get install clang lld wasi-libc "
+                    "libclang-rt-14-dev-wasm32`")
+    subprocess.run([clang, "--target=wasm32-wasi", "-O2", *extra, str(source), "-o", str(output)],
+                   check=True, capture_output=True)
+    return output
+
+
+@pytest.fixture(scope="session")
+def native_modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every fixture in tests/fixtures/native built once per session: name (without extension) → .wasm path."""
+    out = tmp_path_factory.mktemp("native-modules")
+    built = {}
+    for source in sorted(NATIVE_SOURCES.iterdir()):
+        target = out / f"{source.stem}.wasm"
+        if source.suffix == ".c":
+            reactor = ("-mexec-model=reactor",) if source.stem.endswith("_reactor") else ()
+            built[source.stem] = compile_c(source, target, *reactor)
+        elif source.suffix == ".wat":
+            target.write_bytes(wasmtime.wat2wasm(source.read_text()))
+            built[source.stem] = target
+    return built
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    box = Sandbox(cache_folder=tmp_path_factory.mktemp("module-cache"))
+    yield box
+    box.close()
+
+
+MakeWorker = Callable[..., Worker]
+
+
+@pytest.fixture
+def make_worker(tmp_path: Path, native_modules: dict[str, Path], sandbox: Sandbox) -> Iterator[MakeWorker]:
+    """make_worker("echo", config="...toml...", name="api/echo.wasm") → a Worker in a fresh project folder."""
+    workers: list[Worker] = []
+
+    def make(module: str, config: str | None = None, name: str | None = None) -> Worker:
+        handler = tmp_path / (name or f"{module}.wasm")
+        handler.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(native_modules[module], handler)
+        if config is not None:
+            handler.with_suffix(".toml").write_text(config)
+        worker = Worker(handler, load_worker_config(handler), root=tmp_path, sandbox=sandbox)
+        workers.append(worker)
+        return worker
+
+    yield make
+    for worker in workers:
+        worker.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the per-user compiled-module cache out of the tests: point it at a throwaway folder."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("WWS_CACHE_DIR", tempfile.mkdtemp(prefix="wws-test-cache-"))
