@@ -3,8 +3,10 @@ compiled-module cache lives in a temporary folder, and a factory for workers in 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,10 +23,15 @@ NATIVE_SOURCES = Path(__file__).parent / "fixtures" / "native"
 def compile_c(source: Path, output: Path, *extra: str) -> Path:
     clang = shutil.which("clang")
     if clang is None:
-        pytest.fail("clang is not installed: run `.ci/run` once, or `apt-get install clang lld wasi-libc "
-                    "libclang-rt-14-dev-wasm32`")
-    subprocess.run([clang, "--target=wasm32-wasi", "-O2", *extra, str(source), "-o", str(output)],
-                   check=True, capture_output=True)
+        pytest.fail(
+            "clang is not installed: run `.ci/run` once, or `apt-get install clang lld wasi-libc "
+            "libclang-rt-14-dev-wasm32`"
+        )
+    subprocess.run(
+        [clang, "--target=wasm32-wasi", "-O2", *extra, str(source), "-o", str(output)],
+        check=True,
+        capture_output=True,
+    )
     return output
 
 
@@ -76,7 +83,4 @@ def make_worker(tmp_path: Path, native_modules: dict[str, Path], sandbox: Sandbo
 
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the per-user compiled-module cache out of the tests: point it at a throwaway folder."""
-    import os
-    import tempfile
-
     os.environ.setdefault("WWS_CACHE_DIR", tempfile.mkdtemp(prefix="wws-test-cache-"))

@@ -7,4 +7,13 @@ from wws.worker import Worker, WorkerRequest, WorkerResponse
 
 __version__ = "0.1.0"
 
-__all__ = ["Runtime", "Sandbox", "Worker", "WorkerRequest", "WorkerResponse", "__version__", "errors", "init_runtime"]
+__all__ = [
+    "Runtime",
+    "Sandbox",
+    "Worker",
+    "WorkerRequest",
+    "WorkerResponse",
+    "__version__",
+    "errors",
+    "init_runtime",
+]

@@ -64,8 +64,9 @@ def test_native_guest_sees_only_declared_env_vars(make_worker: MakeWorker, monke
     assert sorted(body.splitlines()) == ["DEFAULTED=fallback", "FROM_HOST=from the host", "MESSAGE=hi"]
 
 
-def test_native_files_outside_the_folder_and_declared_mounts_are_refused(make_worker: MakeWorker,
-                                                                        tmp_path: Path) -> None:
+def test_native_files_outside_the_folder_and_declared_mounts_are_refused(
+    make_worker: MakeWorker, tmp_path: Path
+) -> None:
     data = tmp_path / "_data"
     data.mkdir()
     (data / "in.txt").write_text("input")

@@ -15,7 +15,9 @@ from wws.cli.run import run
 @click.option("-v", "--verbose", is_flag=True, help="Log what wws does (loading, caching) as well as guest output.")
 def cli(verbose: bool) -> None:
     """Serve a folder of JavaScript, Python and WebAssembly handlers, each in a WebAssembly sandbox."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("wws.guest").setLevel(logging.INFO)
 
 

@@ -39,8 +39,14 @@ def _read_body(data: str | None) -> bytes:
 @click.option("-d", "--data", default=None, help="Request body, or @FILE to read it from a file (@- for stdin).")
 @click.option("--host", default="localhost:8080", show_default=True, help="Host of the URL the worker sees.")
 @click.option("-i", "--include/--no-include", default=True, show_default=True, help="Print status and headers.")
-def run(
-    file: Path, path: str, method: str | None, headers: tuple[str, ...], data: str | None, host: str, include: bool
+def run(  # noqa: PLR0917 - click passes every option
+    file: Path,
+    path: str,
+    method: str | None,
+    headers: tuple[str, ...],
+    data: str | None,
+    host: str,
+    include: bool,
 ) -> None:
     """Run one request through the worker FILE and print its response.
 

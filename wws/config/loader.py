@@ -20,10 +20,22 @@ from wws.errors import ConfigError
 T = TypeVar("T")
 
 _TOP_LEVEL = {
-    "name", "version", "isolation", "max_requests", "vars", "data", "folders", "features", "limits",
+    "name",
+    "version",
+    "isolation",
+    "max_requests",
+    "vars",
+    "data",
+    "folders",
+    "features",
+    "limits",
 }
 _LIMITS = {"timeout_ms", "memory_mb", "max_body_bytes", "max_response_bytes", "max_log_bytes"}
-_VAR_REF = re.compile(r"^\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))$")
+_TOML_POSITION = re.compile(r"at line (\d+)")
+_KIND_NAMES = {int: "an integer", str: "a string", bool: "a boolean (true or false)"}
+_VAR_REF = re.compile(
+    r"^\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))$"
+)
 
 
 def config_path_for(handler: Path) -> Path:
@@ -44,7 +56,8 @@ def parse_worker_config(path: Path, text: str, environ: Mapping[str, str] | None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, f"invalid TOML: {exc}", line=getattr(exc, "lineno", None)) from exc
+        position = _TOML_POSITION.search(str(exc))
+        raise ConfigError(path, f"invalid TOML: {exc}", line=int(position[1]) if position else None) from exc
     return _Parser(path, text, os.environ if environ is None else environ).parse(raw)
 
 
@@ -58,7 +71,7 @@ class _Parser:
         return ConfigError(self.path, reason, field=field, line=self._line_of(field))
 
     def _line_of(self, field: str) -> int | None:
-        key = field.split(".")[-1].split("[")[0]
+        key = field.rsplit(".", maxsplit=1)[-1].split("[", maxsplit=1)[0]
         pattern = re.compile(rf"^\s*\[*\s*(\"?{re.escape(key)}\"?)\s*[=\]]")
         return next((number for number, line in enumerate(self.lines, 1) if pattern.match(line)), None)
 
@@ -93,7 +106,8 @@ class _Parser:
         if value is default:
             return default
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(prefix + key, f"must be a {kind.__name__}, not {type(value).__name__}")
+            expected = _KIND_NAMES.get(kind, kind.__name__)
+            raise self.error(prefix + key, f"must be {expected}, not {type(value).__name__}")
         return value
 
     def _positive(self, table: Mapping[str, Any], key: str, default: int, prefix: str = "") -> int:
@@ -133,8 +147,10 @@ class _Parser:
             return self.environ[name]
         if match["default"] is not None:
             return match["default"]
-        raise self.error(field, f"refers to ${name}, which is not set in the environment (give a default: "
-                                f"'${{{name}:-value}}')")
+        raise self.error(
+            field,
+            f"refers to ${name}, which is not set in the environment (give a default: '${{{name}:-value}}')",
+        )
 
     def _kv(self, value: Any) -> str | None:
         data = self._table(value, "data")
@@ -181,8 +197,14 @@ class _Parser:
             allow_http=self._typed(table, "allow_http", bool, False, prefix),
         )
 
-    def _strings(self, table: Mapping[str, Any], key: str, default: tuple[str, ...], prefix: str,
-                 normalise: Callable[[str], str]) -> tuple[str, ...]:
+    def _strings(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        default: tuple[str, ...],
+        prefix: str,
+        normalise: Callable[[str], str],
+    ) -> tuple[str, ...]:
         if key not in table:
             return default
         value = table[key]

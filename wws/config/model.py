@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 MIB = 1024 * 1024
 
 
-class Isolation(str, Enum):
+class Isolation(StrEnum):
     """How much a worker's requests share.
 
     REQUEST: a fresh instance per request; nothing survives it (the default, the safe choice).

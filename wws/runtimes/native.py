@@ -16,11 +16,11 @@ from typing import Any
 import wasmtime
 
 from wws.errors import BadGuestOutput, LoadError
+from wws.messages import WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import stderr_tail
-from wws.messages import WorkerRequest, WorkerResponse
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class NativeRuntime(BaseRuntime):
     """`.wasm` files."""
 
     language = "native"
-    extensions = (".wasm",)
+    extensions: tuple[str, ...] = (".wasm",)
 
     def fingerprint(self) -> str:
         return "native-wws-protocol-1"

@@ -20,7 +20,8 @@ ENTRY_POINT_GROUP = "wws.runtimes"
 
 
 def builtin_runtimes() -> list[Runtime]:
-    from wws.runtimes.native import NativeRuntime
+    """The runtimes that ship with wws (imported here, on first lookup, like plug-ins)."""
+    from wws.runtimes.native import NativeRuntime  # noqa: PLC0415 - lazy, as plug-ins are
 
     return [NativeRuntime()]
 
@@ -36,8 +37,8 @@ class RuntimeRegistry:
     def register(self, runtime: Runtime) -> None:
         if not isinstance(runtime, Runtime):
             raise TypeError(f"{runtime!r} does not implement the wws Runtime protocol")
-        for extension in runtime.extensions:
-            extension = extension.lower()
+        for claimed in runtime.extensions:
+            extension = claimed.lower()
             current = self._by_extension.get(extension)
             if current is not None and current is not runtime:
                 raise DuplicateRuntime(extension, current.language, runtime.language)

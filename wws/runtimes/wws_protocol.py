@@ -70,8 +70,12 @@ def decode_response(output: bytes, worker: Path) -> WorkerResponse:
             raise bad("base64 is true but data is not valid base64") from None
     else:
         body = data.encode("utf-8")
-    return WorkerResponse(status=status, headers=_headers(message.get("headers"), bad), body=body,
-                          kv=_kv(message.get("kv"), bad))
+    return WorkerResponse(
+        status=status,
+        headers=_headers(message.get("headers"), bad),
+        body=body,
+        kv=_kv(message.get("kv"), bad),
+    )
 
 
 def _headers(raw: Any, bad: Any) -> tuple[tuple[str, str], ...]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 from wasmtime import _ffi as ffi
+from wasmtime._extern import wrap_extern
+from wasmtime._func import Caller
 
 RawCallback = Callable[[Any, Any, Any, int], int]
 """(env, caller, args_and_results, count) -> 0, or the address of a trap to raise in the guest."""
@@ -32,7 +34,14 @@ def define_raw_func(linker: wasmtime.Linker, module: str, name: str, ty: wasmtim
     """Define an unchecked host function in `linker` (shadowing any earlier definition)."""
     module_bytes, name_bytes = module.encode(), name.encode()
     error = ffi.wasmtime_linker_define_func_unchecked(
-        linker.ptr(), module_bytes, len(module_bytes), name_bytes, len(name_bytes), ty.ptr(), callback, None,
+        linker.ptr(),
+        module_bytes,
+        len(module_bytes),
+        name_bytes,
+        len(name_bytes),
+        ty.ptr(),
+        callback,
+        None,
         _NO_FINALIZER,
     )
     if error:
@@ -53,7 +62,7 @@ def caller_memory(caller: Any) -> tuple[int, int]:
     item = ffi.wasmtime_extern_t()
     if not ffi.wasmtime_caller_export_get(caller, _MEMORY, len(_MEMORY), ctypes.byref(item)):
         return 0, 0
-    if item.kind != ffi.WASMTIME_EXTERN_MEMORY.value:
+    if cast(int, item.kind) != ffi.WASMTIME_EXTERN_MEMORY.value:
         return 0, 0
     context = ffi.wasmtime_caller_context(caller)
     base = ffi.wasmtime_memory_data(context, ctypes.byref(item.of.memory))
@@ -114,8 +123,6 @@ def call_func(caller: Any, func: wasmtime.Func, args: Any, count: int) -> int:
 @contextmanager
 def caller_store(caller: Any) -> Iterator[Any]:
     """The raw caller as a wasmtime-py `Caller`, usable as a store for the public API during the host call."""
-    from wasmtime._func import Caller
-
     wrapped = Caller(caller)
     try:
         yield wrapped
@@ -125,8 +132,6 @@ def caller_store(caller: Any) -> Iterator[Any]:
 
 def instance_export(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> Any:
     """One export of `instance` (a Func, Memory, …) or None, without wrapping all of them as `exports()` does."""
-    from wasmtime._extern import wrap_extern
-
     encoded = name.encode()
     item = ffi.wasmtime_extern_t()
     found = ffi.wasmtime_instance_export_get(

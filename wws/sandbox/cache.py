@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import threading
+from importlib.metadata import version
 from pathlib import Path
 
 import blake3
@@ -88,6 +89,4 @@ class ModuleCache:
 
 @functools.cache
 def _wasmtime_version() -> str:
-    from importlib.metadata import version
-
     return version("wasmtime")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from wws.sandbox.traps import near_memory_cap
 from wws.messages import WorkerRequest, WorkerResponse
+from wws.sandbox.traps import near_memory_cap
 
 if TYPE_CHECKING:
     from wws.runtimes.base import GuestInstance, Program

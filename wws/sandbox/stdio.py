@@ -30,7 +30,17 @@ class OutputLimitExceeded(Exception):
 class Streams:
     """One store's stdio: the request's stdin and the captured output of the current request."""
 
-    __slots__ = ("failure", "file_io", "log_cap", "log_dropped", "out_cap", "stderr", "stdin", "stdin_pos", "stdout")
+    __slots__ = (
+        "failure",
+        "file_io",
+        "log_cap",
+        "log_dropped",
+        "out_cap",
+        "stderr",
+        "stdin",
+        "stdin_pos",
+        "stdout",
+    )
 
     def __init__(self, out_cap: int, log_cap: int):
         self.out_cap = out_cap
@@ -106,7 +116,9 @@ class HostStdio:
                 total += len(chunk)
                 if len(chunk) < length:
                     break
-            args[0].i32 = _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
+            args[0].i32 = (
+                _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
+            )
             return 0
         except BaseException as exc:  # an exception must never cross the C boundary
             return _ffi.new_trap(f"wws: host fd_read failed: {exc!r}")
@@ -136,7 +148,9 @@ class HostStdio:
                     streams.stderr += _ffi.copy_out(address, kept)
                     room -= kept
                     streams.log_dropped += length - kept
-            args[0].i32 = _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
+            args[0].i32 = (
+                _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
+            )
             return 0
         except BaseException as exc:  # an exception must never cross the C boundary
             return _ffi.new_trap(f"wws: host fd_write failed: {exc!r}")
@@ -152,5 +166,8 @@ class HostStdio:
                 linker.define_wasi()
                 linker.define(store, "wws", "memory", memory)
                 exports = linker.instantiate(store, self._file_io).exports(store)
-                streams.file_io = (exports["fd_read"], exports["fd_write"])
+                read, write = exports["fd_read"], exports["fd_write"]
+                assert isinstance(read, wasmtime.Func)
+                assert isinstance(write, wasmtime.Func)
+                streams.file_io = (read, write)
         return streams.file_io

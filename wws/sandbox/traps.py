@@ -24,11 +24,10 @@ def near_memory_cap(memory_bytes: int, cap_bytes: int) -> bool:
 
 def stderr_tail(streams: Streams) -> str:
     """The end of what the guest wrote to stderr, for error messages."""
-    tail = bytes(streams.stderr[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace").strip()
-    return tail
+    return bytes(streams.stderr[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace").strip()
 
 
-def translate(
+def translate(  # noqa: PLR0911 - one return per kind of failure reads best
     exc: Exception, *, worker: Path, streams: Streams, memory_bytes: int, cap_bytes: int, timeout_ms: int
 ) -> WorkerError | None:
     """The WorkerError that `exc` (raised by a guest call or instantiation) means, or None for a clean exit."""

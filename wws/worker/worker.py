@@ -10,12 +10,12 @@ from pathlib import Path
 from wws.config.loader import load_worker_config
 from wws.config.model import Isolation, WorkerConfig
 from wws.errors import LoadError, RequestTooLarge
+from wws.messages import WorkerRequest, WorkerResponse
 from wws.runtimes.base import PreparedWorker, Runtime
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox, default_sandbox
 from wws.sandbox.pool import FreshInstances, WarmPool
 from wws.sandbox.store import SandboxSpec
-from wws.messages import WorkerRequest, WorkerResponse
 from wws.worker.prepare import PreparedFolder, find_project_root, inputs_digest, prepare_folder
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,10 @@ class Worker:
             raise LoadError(self.path, f"cannot read: {exc.strerror}") from exc
         digest = inputs_digest(self.relative_path, source, self.config.fingerprint(), self.runtime.fingerprint())
         self.prepared = prepare_folder(
-            self.root, self.runtime.language, self.relative_path, digest,
+            self.root,
+            self.runtime.language,
+            self.relative_path,
+            digest,
             lambda folder: self.runtime.prepare(self.path, folder),
         )
         return self.prepared
@@ -98,17 +101,27 @@ class Worker:
         )
         if self.config.isolation is Isolation.INSTANCE:
             if program.reusable:
-                return WarmPool(program, size=self.pool_size, max_requests=self.config.max_requests,
-                                memory_cap_bytes=self.config.limits.memory_bytes)
-            log.warning("%s: isolation = 'instance' asked, but this %s worker cannot serve two requests on one "
-                        "instance; every request gets a fresh one", self.path, self.runtime.language)
+                return WarmPool(
+                    program,
+                    size=self.pool_size,
+                    max_requests=self.config.max_requests,
+                    memory_cap_bytes=self.config.limits.memory_bytes,
+                )
+            log.warning(
+                "%s: isolation = 'instance' asked, but this %s worker cannot serve two requests on one "
+                "instance; every request gets a fresh one",
+                self.path,
+                self.runtime.language,
+            )
         return FreshInstances(program)
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         """Run one request. Raises a `WorkerError` (with its HTTP status) when the worker fails."""
         limit = self.config.limits.max_body_bytes
         if len(request.body) > limit:
-            raise RequestTooLarge(self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit")
+            raise RequestTooLarge(
+                self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit"
+            )
         strategy = self._strategy or self.load()
         response = strategy.handle(request)
         if response.log:
