@@ -40,11 +40,13 @@ class GuestStore:
         self.streams = Streams(spec.limits.max_response_bytes, spec.limits.max_log_bytes)
         self._sandbox = sandbox
         self._key = sandbox.stdio.attach(self.store, self.streams)
+        self._instance: wasmtime.Instance | None = None
         self._memory: Any = None
         self._ticks = sandbox.deadline_ticks(spec.limits.timeout_ms)
         wasi = wasmtime.WasiConfig()
         wasi.argv = list(spec.argv)
-        wasi.env = [list(pair) for pair in spec.env]
+        if spec.env:
+            wasi.env = [list(pair) for pair in spec.env]
         for mount in spec.mounts:
             wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
         self.store.set_wasi(wasi)
@@ -58,7 +60,7 @@ class GuestStore:
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             error = self._failure(exc) or GuestTrap(self.spec.worker, "exited while being instantiated")
             raise error from exc
-        self._memory = _ffi.instance_export(self.store, instance, "memory")
+        self._instance = instance
         return instance
 
     def export(self, instance: wasmtime.Instance, name: str) -> Any:
@@ -69,24 +71,26 @@ class GuestStore:
         self.streams.reset(stdin)
         self.store.set_epoch_deadline(self._ticks)
 
-    def call(self, func: wasmtime.Func, *args: Any) -> Any:
-        """Call a guest export; a clean WASI exit returns None, any failure raises a WorkerError."""
+    def call(self, func: wasmtime.Func) -> None:
+        """Call a `() -> ()` guest export; a clean WASI exit returns, any failure raises a WorkerError."""
         try:
-            return func(self.store, *args)
+            _ffi.call_nullary(self.store, func)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             error = self._failure(exc)
-            if error is None:
-                return None
-            raise error from exc
+            if error is not None:
+                raise error from exc
 
     def memory_bytes(self) -> int:
-        """Current size of the guest's exported memory (0 if none)."""
-        return int(self._memory.data_len(self.store)) if self._memory is not None else 0
+        """Current size of the guest's exported memory (0 if none). Looked up on first use: fresh instances that
+        succeed never need it."""
+        if self._memory is None and self._instance is not None:
+            self._memory = _ffi.instance_export(self.store, self._instance, "memory")
+        return int(self._memory.data_len(self.store)) if isinstance(self._memory, wasmtime.Memory) else 0
 
     def close(self) -> None:
         """Drop the store now (not at garbage collection): stores alive at exit upset wasmtime's runtime."""
         self._sandbox.stdio.detach(self._key)
-        self._memory = None
+        self._memory = self._instance = None
         self.store.close()
 
     def _failure(self, exc: Exception) -> WorkerError | None:

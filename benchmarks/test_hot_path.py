@@ -1,0 +1,73 @@
+"""The hot path, "instantiate and execute", against the floor of DESIGN.md, measured in one run.
+
+Run: `pytest benchmarks -p no:randomly --benchmark-columns=median,mean,stddev,rounds`
+The last test prints the ratios to the floor and checks the targets (native fresh <= 5x, warm <= 3x).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import wasmtime
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from wws.messages import WorkerRequest
+from wws.sandbox import _ffi
+from wws.sandbox.engine import Sandbox
+from wws.worker.worker import Worker
+
+REQUEST = WorkerRequest(
+    url="http://localhost:8080/hello", headers=(("host", "localhost:8080"), ("user-agent", "bench"))
+)
+TARGETS = {"native_fresh": 5.0, "native_warm": 3.0}
+
+
+def record(benchmark: BenchmarkFixture, medians: dict[str, float], name: str) -> None:
+    assert benchmark.stats is not None
+    medians[name] = benchmark.stats.stats.median
+
+
+def test_floor(benchmark: BenchmarkFixture, bench_sandbox: Sandbox, medians: dict[str, float]) -> None:
+    """Store + InstancePre.instantiate of a minimal WASI module + one call of its no-op + drop."""
+    module = wasmtime.Module(bench_sandbox.engine, (Path(__file__).parent / "workers" / "floor.wat").read_text())
+    pre = bench_sandbox.linker.instantiate_pre(module)
+    engine = bench_sandbox.engine
+
+    def floor() -> None:
+        store = wasmtime.Store(engine)
+        store.set_epoch_deadline(1000)
+        instance = pre.instantiate(store)
+        _ffi.instance_export(store, instance, "noop")(store)
+        store.close()
+
+    benchmark(floor)
+    record(benchmark, medians, "floor")
+
+
+@pytest.mark.parametrize(("name", "file"), [("native_fresh", "hello.wasm"), ("native_warm", "hello_warm.wasm")])
+def test_native_hello(
+    benchmark: BenchmarkFixture,
+    bench_sandbox: Sandbox,
+    hello_project: Path,
+    medians: dict[str, float],
+    name: str,
+    file: str,
+) -> None:
+    """Worker.handle: encode the request, get an instance (fresh or warm), run the guest, decode the response."""
+    worker = Worker(hello_project / file, root=hello_project, sandbox=bench_sandbox)
+    try:
+        assert worker.handle(REQUEST).body == b"Hello, world!"
+        response = benchmark(worker.handle, REQUEST)
+    finally:
+        worker.close()
+    assert (response.status, response.body) == (200, b"Hello, world!")
+    record(benchmark, medians, name)
+
+
+def test_ratios_to_the_floor_meet_the_targets(medians: dict[str, float]) -> None:
+    floor = medians["floor"]
+    ratios = {name: medians[name] / floor for name in TARGETS}
+    report = ", ".join(f"{name} {ratio:.2f}x (target <= {TARGETS[name]}x)" for name, ratio in ratios.items())
+    print(f"\nfloor median {floor * 1e6:.1f} us; {report}")
+    assert all(ratios[name] <= TARGETS[name] for name in TARGETS), report
