@@ -46,7 +46,7 @@ def test_floor(benchmark: BenchmarkFixture, bench_sandbox: Sandbox, medians: dic
 
 
 @pytest.mark.parametrize(("name", "file"), [("native_fresh", "hello.wasm"), ("native_warm", "hello_warm.wasm")])
-def test_native_hello(
+def test_native_hello(  # noqa: PLR0917 - pytest fixtures
     benchmark: BenchmarkFixture,
     bench_sandbox: Sandbox,
     hello_project: Path,
