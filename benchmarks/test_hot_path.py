@@ -1,6 +1,6 @@
 """The hot path, "instantiate and execute", against the floor of DESIGN.md, measured in one run.
 
-Run: `pytest benchmarks -p no:randomly --benchmark-columns=median,mean,stddev,rounds`
+Run: `pytest benchmarks --benchmark-columns=median,mean,stddev,rounds`
 The last test prints the ratios to the floor and checks the targets (native fresh <= 5x, warm <= 3x).
 """
 
@@ -24,8 +24,9 @@ TARGETS = {"native_fresh": 5.0, "native_warm": 3.0}
 
 
 def record(benchmark: BenchmarkFixture, medians: dict[str, float], name: str) -> None:
-    assert benchmark.stats is not None
-    medians[name] = benchmark.stats.stats.median
+    """Keep the median for the ratio check (absent with --benchmark-disable, where each body runs once)."""
+    if benchmark.stats is not None:
+        medians[name] = benchmark.stats.stats.median
 
 
 def test_floor(benchmark: BenchmarkFixture, bench_sandbox: Sandbox, medians: dict[str, float]) -> None:
@@ -66,6 +67,8 @@ def test_native_hello(  # noqa: PLR0917 - pytest fixtures
 
 
 def test_ratios_to_the_floor_meet_the_targets(medians: dict[str, float]) -> None:
+    if set(medians) != {"floor", *TARGETS}:
+        pytest.skip("no timings to compare (run without --benchmark-disable, and the whole file)")
     floor = medians["floor"]
     ratios = {name: medians[name] / floor for name in TARGETS}
     report = ", ".join(f"{name} {ratio:.2f}x (target <= {TARGETS[name]}x)" for name, ratio in ratios.items())

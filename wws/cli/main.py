@@ -8,6 +8,7 @@ import click
 
 from wws import __version__
 from wws.cli.run import run
+from wws.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,9 +20,11 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("wws.guest").setLevel(logging.INFO)
+    logging.getLogger("wws.access").setLevel(logging.INFO)
 
 
 cli.add_command(run)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what wws and its tests need on a fresh Debian 12 machine, then builds the examples. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "installing Debian packages: ${missing[*]}"
+    sudo_cmd=""
+    [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "installing wws (editable) with its development tools"
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+echo "building the examples"
+bash scripts/build-examples.sh
