@@ -9,6 +9,12 @@ Headers = tuple[tuple[str, str], ...]
 """Header pairs in order, names lower-cased; a name may repeat (`set-cookie`)."""
 
 
+def first_header(headers: Headers, name: str) -> str | None:
+    """The first value of header `name` (any case) in `headers`, or None."""
+    wanted = name.lower()
+    return next((value for key, value in headers if key == wanted), None)
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerRequest:
     """One HTTP request as the host hands it to a worker."""
@@ -22,8 +28,7 @@ class WorkerRequest:
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers if key == wanted), None)
+        return first_header(self.headers, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,5 +44,4 @@ class WorkerResponse:
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers if key == wanted), None)
+        return first_header(self.headers, name)

@@ -20,7 +20,7 @@ from wws.messages import WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.store import GuestStore
-from wws.sandbox.traps import stderr_tail
+from wws.sandbox.traps import stderr_tail, wasmtime_cause
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class NativeRuntime(BaseRuntime):
         except OSError as exc:
             raise LoadError(worker.handler, f"cannot read the module: {exc}") from exc
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(worker.handler, f"not a valid WebAssembly module: {_last_line(exc)}") from exc
+            raise LoadError(worker.handler, f"not a valid WebAssembly module: {wasmtime_cause(exc)}") from exc
         exports = {export.name for export in module.exports}
         if REACTOR_ENTRY in exports:
             entry, init = REACTOR_ENTRY, REACTOR_INIT if REACTOR_INIT in exports else None
@@ -56,7 +56,7 @@ class NativeRuntime(BaseRuntime):
         try:
             pre = worker.sandbox.linker.instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(worker.handler, f"imports something wws does not provide: {_last_line(exc)}") from exc
+            raise LoadError(worker.handler, f"imports something wws does not provide: {wasmtime_cause(exc)}") from exc
         return NativeProgram(worker, pre, entry, init)
 
 
@@ -108,8 +108,3 @@ class NativeInstance:
 
     def close(self) -> None:
         self._guest.close()
-
-
-def _last_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__

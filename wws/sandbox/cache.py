@@ -38,7 +38,7 @@ class ModuleCache:
 
     def key(self, wasm: bytes) -> str:
         hasher = blake3.blake3(wasm)
-        hasher.update(f"\0wasmtime {_wasmtime_version()}\0{self.engine_settings}".encode())
+        hasher.update(f"\0wasmtime {wasmtime_version()}\0{self.engine_settings}".encode())
         return hasher.hexdigest()
 
     def path(self, wasm: bytes) -> Path:
@@ -88,5 +88,6 @@ class ModuleCache:
 
 
 @functools.cache
-def _wasmtime_version() -> str:
+def wasmtime_version() -> str:
+    """The installed wasmtime-py version (read once: each metadata lookup costs about a millisecond)."""
     return version("wasmtime")

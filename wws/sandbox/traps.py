@@ -40,7 +40,7 @@ def translate(  # noqa: PLR0911 - one return per kind of failure reads best
         return BadGuestOutput(worker, str(streams.failure), stderr_tail=tail)
     if isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
         return GuestTimeout(worker, f"ran past its deadline of {timeout_ms} ms", stderr_tail=tail)
-    message = _first_line(exc)
+    message = wasmtime_cause(exc)
     if "exceeds memory limits" in message or near_memory_cap(memory_bytes, cap_bytes):
         used = f"{memory_bytes // MIB} MiB in use" if memory_bytes else "at start"
         return MemoryLimitExceeded(
@@ -51,9 +51,9 @@ def translate(  # noqa: PLR0911 - one return per kind of failure reads best
     return GuestTrap(worker, f"failed: {exc!r}", stderr_tail=tail)
 
 
-def _first_line(exc: Exception) -> str:
-    """wasmtime messages carry a backtrace after the first line; the cause is usually its last line."""
-    if isinstance(exc, wasmtime.Trap):
-        return exc.message.strip().splitlines()[-1].strip() if exc.message.strip() else "trap"
-    text = str(exc).strip()
-    return text.splitlines()[-1].strip() if text else type(exc).__name__
+def wasmtime_cause(exc: Exception) -> str:
+    """The cause in a wasmtime message: it comes after a backtrace and context lines, on the last line."""
+    text = (exc.message if isinstance(exc, wasmtime.Trap) else str(exc)).strip()
+    if not text:
+        return "trap" if isinstance(exc, wasmtime.Trap) else type(exc).__name__
+    return text.splitlines()[-1].strip()

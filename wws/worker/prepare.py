@@ -14,10 +14,11 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 import blake3
+
+from wws.sandbox.cache import wasmtime_version
 
 STATE_FOLDER = ".wws"
 MANIFEST = "wws-worker.json"
@@ -34,7 +35,7 @@ class PreparedFolder:
 
 def inputs_digest(relative: str, source: bytes, config: str, runtime: str) -> str:
     hasher = blake3.blake3()
-    for part in (relative.encode(), source, config.encode(), runtime.encode(), version("wasmtime").encode()):
+    for part in (relative.encode(), source, config.encode(), runtime.encode(), wasmtime_version().encode()):
         hasher.update(len(part).to_bytes(8, "little"))
         hasher.update(part)
     return hasher.hexdigest()
