@@ -15,8 +15,10 @@ __all__ = [
     "BadGuestOutput",
     "ConfigError",
     "DuplicateRuntime",
+    "FetchRefused",
     "GuestTimeout",
     "GuestTrap",
+    "HostCallError",
     "LoadError",
     "MemoryLimitExceeded",
     "RequestTooLarge",
@@ -117,3 +119,12 @@ class RequestTooLarge(WorkerError):
 
     status = 413
     public_message = "Payload Too Large"
+
+
+class HostCallError(WwsError):
+    """A host call a guest made (KV, fetch, log, config) could not be done. The guest reads the message; the
+    request goes on (the guest decides what to answer)."""
+
+
+class FetchRefused(HostCallError):
+    """An outbound request the worker's `[features.http_requests]` does not allow (host, method, scheme)."""

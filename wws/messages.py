@@ -25,6 +25,8 @@ class WorkerRequest:
     body: bytes = b""
     params: Mapping[str, str] = field(default_factory=dict)
     kv: Mapping[str, str] = field(default_factory=dict)
+    request_id: str = ""
+    """The host's id for this request, for logs; never sent to the guest."""
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
@@ -34,12 +36,12 @@ class WorkerRequest:
 @dataclass(frozen=True, slots=True)
 class WorkerResponse:
     """What a worker answered. `log` is the guest's stderr for the operator, never sent to the client;
-    `kv` holds the key/value changes the worker asked for."""
+    `kv` holds the namespace as the worker left it (None for a key it deleted)."""
 
     status: int = 200
     headers: Headers = ()
     body: bytes = b""
-    kv: Mapping[str, str] = field(default_factory=dict)
+    kv: Mapping[str, str | None] = field(default_factory=dict)
     log: bytes = b""
 
     def header(self, name: str) -> str | None:

@@ -6,6 +6,7 @@ reference the host environment as `$NAME` or `${NAME:-default}`; this is the onl
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -30,7 +31,15 @@ _TOP_LEVEL = {
     "features",
     "limits",
 }
-_LIMITS = {"timeout_ms", "memory_mb", "max_body_bytes", "max_response_bytes", "max_log_bytes"}
+_LIMITS = {
+    "timeout_ms",
+    "memory_mb",
+    "max_body_bytes",
+    "max_response_bytes",
+    "max_log_bytes",
+    "fetch_timeout_ms",
+    "max_fetch_bytes",
+}
 _TOML_POSITION = re.compile(r"at line (\d+)")
 _KIND_NAMES = {int: "an integer", str: "a string", bool: "a boolean (true or false)"}
 _VAR_REF = re.compile(
@@ -38,27 +47,75 @@ _VAR_REF = re.compile(
 )
 
 
+PROJECT_CONFIG = "wws.toml"
+"""The optional project config: the same settings as a worker config, as defaults for every worker."""
+
+
 def config_path_for(handler: Path) -> Path:
     """Where a handler's config lives: beside it, same basename, `.toml`."""
     return handler.with_suffix(".toml")
 
 
-def load_worker_config(handler: Path, environ: Mapping[str, str] | None = None) -> WorkerConfig:
-    """The config of `handler`: its `.toml` if there is one, else the defaults."""
+def load_worker_config(
+    handler: Path, environ: Mapping[str, str] | None = None, project_root: Path | None = None
+) -> WorkerConfig:
+    """The config of `handler`: its `.toml` over the project's `wws.toml` (when `project_root` has one), over the
+    defaults. Tables merge key by key (`[limits]`, `[vars]`…); arrays and values of the worker replace the project's."""
+    environ = os.environ if environ is None else environ
+    defaults = _project_defaults(project_root / PROJECT_CONFIG, environ) if project_root else {}
     path = config_path_for(handler)
     if not path.is_file():
-        return WorkerConfig()
-    return parse_worker_config(path, path.read_text(encoding="utf-8"), environ)
+        return parse_worker_config(path, "", environ, defaults) if defaults else WorkerConfig()
+    return parse_worker_config(path, path.read_text(encoding="utf-8"), environ, defaults)
 
 
-def parse_worker_config(path: Path, text: str, environ: Mapping[str, str] | None = None) -> WorkerConfig:
-    """Validate a worker config's text; `path` is used for messages and to resolve relative folders."""
+def parse_worker_config(
+    path: Path, text: str, environ: Mapping[str, str] | None = None, defaults: Mapping[str, Any] | None = None
+) -> WorkerConfig:
+    """Validate a worker config's text (over the raw `defaults` of its project); `path` is used for messages and to
+    resolve relative folders."""
+    raw = _merge(defaults or {}, _read_toml(path, text))
+    return _Parser(path, text, os.environ if environ is None else environ).parse(raw)
+
+
+def _read_toml(path: Path, text: str) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         position = _TOML_POSITION.search(str(exc))
         raise ConfigError(path, f"invalid TOML: {exc}", line=int(position[1]) if position else None) from exc
-    return _Parser(path, text, os.environ if environ is None else environ).parse(raw)
+
+
+def _project_defaults(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The raw settings of a project's `wws.toml`, validated on their own first so its errors name it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    return _cached_project_defaults(path, stat.st_mtime_ns, stat.st_size, tuple(sorted(environ.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_project_defaults(
+    path: Path, _mtime_ns: int, _size: int, environ: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    raw = _read_toml(path, text)
+    _Parser(path, text, dict(environ)).parse(raw)
+    for folder in raw.get("folders", []):
+        # Relative to wws.toml, not to the worker that inherits it.
+        folder["from"] = str((path.parent / folder["from"]).resolve())
+    return raw
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 class _Parser:

@@ -35,6 +35,10 @@ class Limits:
     """Cap on what the guest writes to stdout (its response); past it the guest is stopped (502)."""
     max_log_bytes: int = 1 * MIB
     """Cap on what the guest writes to stderr per request; the rest is dropped and the drop is noted."""
+    fetch_timeout_ms: int = 10_000
+    """Bound on one outbound request (redirects included), and never past the request's own deadline."""
+    max_fetch_bytes: int = 10 * MIB
+    """Cap on the body of one outbound response, after decompression."""
 
     @property
     def memory_bytes(self) -> int:

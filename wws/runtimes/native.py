@@ -92,7 +92,7 @@ class NativeInstance:
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         guest = self._guest
-        guest.begin(encode_request(request))
+        guest.begin(encode_request(request), request.request_id)
         guest.call(self._entry)
         try:
             response = decode_response(bytes(guest.streams.stdout), self._program.worker.handler)

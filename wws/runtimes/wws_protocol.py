@@ -3,7 +3,8 @@
 Request: {"url", "method", "headers": {name: value}, "body", "params", "kv"}; a body that is not UTF-8 is sent
 base64-encoded with "body_base64": true (the original dropped it). Repeated request headers are joined with ", ".
 Response: {"data", "headers", "status", "kv", "base64"}; a header value may also be a list of strings (several
-`Set-Cookie`s), which the original could not express.
+`Set-Cookie`s), which the original could not express. In "kv", a key set to null is deleted; the host applies only
+the keys whose value changed (see `wws.kv.changes_between`). Repeated `Cookie` headers are joined with "; ".
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ _FORBIDDEN_VALUE = re.compile(r"[\r\n\0]")
 def encode_request(request: WorkerRequest) -> bytes:
     headers: dict[str, str] = {}
     for name, value in request.headers:
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        previous = headers.get(name)
+        headers[name] = value if previous is None else f"{previous}{'; ' if name == 'cookie' else ', '}{value}"
     message: dict[str, Any] = {
         "url": request.url,
         "method": request.method,
@@ -98,9 +100,9 @@ def _headers(raw: Any, bad: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _kv(raw: Any, bad: Any) -> dict[str, str]:
+def _kv(raw: Any, bad: Any) -> dict[str, str | None]:
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or not all(isinstance(value, str) for value in raw.values()):
-        raise bad("kv must be an object of string values")
+    if not isinstance(raw, dict) or not all(value is None or isinstance(value, str) for value in raw.values()):
+        raise bad("kv must be an object of string values (or null to delete a key)")
     return raw

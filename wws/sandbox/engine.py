@@ -14,6 +14,7 @@ import wasmtime
 
 from wws.config.paths import cache_dir
 from wws.sandbox.cache import ModuleCache
+from wws.sandbox.hostcalls import HostImports
 from wws.sandbox.stdio import HostStdio
 
 TICK_SECONDS = 0.010
@@ -54,6 +55,8 @@ class Sandbox:
         self.linker.define_wasi()
         self.linker.allow_shadowing = True
         self.stdio.define(self.linker)
+        self.host_imports = HostImports(self.stdio)
+        self.host_imports.define(self.linker)
         self._ticker = EpochTicker(self.engine)
 
     @staticmethod

@@ -12,11 +12,14 @@ from __future__ import annotations
 import itertools
 import threading
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
 from wws.sandbox import _ffi
+
+if TYPE_CHECKING:
+    from wws.sandbox.hostcalls import HostCalls
 
 _ERRNO_SUCCESS = 0
 _ERRNO_FAULT = 21
@@ -31,32 +34,43 @@ class Streams:
     """One store's stdio: the request's stdin and the captured output of the current request."""
 
     __slots__ = (
+        "deadline",
         "failure",
         "file_io",
+        "host",
+        "host_result",
         "log_cap",
         "log_dropped",
         "out_cap",
+        "request_id",
         "stderr",
         "stdin",
         "stdin_pos",
         "stdout",
     )
 
-    def __init__(self, out_cap: int, log_cap: int):
+    def __init__(self, out_cap: int, log_cap: int, host: HostCalls | None = None):
         self.out_cap = out_cap
         self.log_cap = log_cap
+        self.host = host
+        """Where the guest's `wws.host_call`s go (KV, fetch, log, config); None: host calls are refused."""
         self.file_io: tuple[wasmtime.Func, wasmtime.Func] | None = None
         """fd_read/fd_write of wasmtime's WASI, bound to this store's guest memory on first use."""
         self.reset(b"")
 
-    def reset(self, stdin: bytes) -> None:
-        """Start a request: new stdin, empty outputs."""
+    def reset(self, stdin: bytes, request_id: str = "", deadline: float = 0.0) -> None:
+        """Start a request: new stdin, empty outputs, the request's id and deadline (for host calls)."""
         self.stdin = stdin
         self.stdin_pos = 0
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.log_dropped = 0
         self.failure: Exception | None = None
+        self.request_id = request_id
+        self.deadline = deadline
+        """`time.monotonic()` past which the request is out of time."""
+        self.host_result = b""
+        """The answer of the last host call, until the guest copies it out with `wws.host_result`."""
 
     def log_bytes(self) -> bytes:
         """The captured stderr, with a note when some was dropped."""
@@ -93,6 +107,10 @@ class HostStdio:
             self._streams[key] = streams
         _ffi.set_store_key(store, key)
         return key
+
+    def streams_of(self, caller: Any) -> Streams:
+        """The streams of the store a host function was called from."""
+        return self._streams[_ffi.caller_store_key(caller)]
 
     def detach(self, key: int) -> None:
         with self._lock:

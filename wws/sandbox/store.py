@@ -5,6 +5,7 @@ Created per request in `request` isolation and per warm instance in `instance` i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from wws.config.model import Limits, Mount
 from wws.errors import GuestTrap, WorkerError
 from wws.sandbox import _ffi
 from wws.sandbox.engine import Sandbox
+from wws.sandbox.hostcalls import HostCalls
 from wws.sandbox.stdio import Streams
 from wws.sandbox.traps import translate
 
@@ -29,6 +31,8 @@ class SandboxSpec:
     env: tuple[tuple[str, str], ...]
     mounts: tuple[Mount, ...]
     limits: Limits
+    host: HostCalls | None = None
+    """Answers the guest's `wws.host_call`s; None refuses them."""
 
 
 class GuestStore:
@@ -37,7 +41,7 @@ class GuestStore:
     def __init__(self, sandbox: Sandbox, spec: SandboxSpec):
         self.spec = spec
         self.store = wasmtime.Store(sandbox.engine)
-        self.streams = Streams(spec.limits.max_response_bytes, spec.limits.max_log_bytes)
+        self.streams = Streams(spec.limits.max_response_bytes, spec.limits.max_log_bytes, spec.host)
         self._sandbox = sandbox
         self._key = sandbox.stdio.attach(self.store, self.streams)
         self._instance: wasmtime.Instance | None = None
@@ -66,9 +70,9 @@ class GuestStore:
     def export(self, instance: wasmtime.Instance, name: str) -> Any:
         return _ffi.instance_export(self.store, instance, name)
 
-    def begin(self, stdin: bytes) -> None:
+    def begin(self, stdin: bytes, request_id: str = "") -> None:
         """Start a request: fresh stdio and a fresh deadline."""
-        self.streams.reset(stdin)
+        self.streams.reset(stdin, request_id, time.monotonic() + self.spec.limits.timeout_ms / 1000)
         self.store.set_epoch_deadline(self._ticks)
 
     def call(self, func: wasmtime.Func) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -10,16 +11,20 @@ from pathlib import Path
 from wws.config.loader import load_worker_config
 from wws.config.model import Isolation, WorkerConfig
 from wws.errors import LoadError, RequestTooLarge
+from wws.kv.base import KVStore, changes_between
+from wws.kv.memory import MemoryKV
+from wws.logs import log_guest
 from wws.messages import WorkerRequest, WorkerResponse
+from wws.outbound import Fetcher
 from wws.runtimes.base import PreparedWorker, Runtime
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox, default_sandbox
 from wws.sandbox.pool import FreshInstances, WarmPool
 from wws.sandbox.store import SandboxSpec
+from wws.worker.host import HostAPI
 from wws.worker.prepare import PreparedFolder, find_project_root, inputs_digest, prepare_folder
 
 log = logging.getLogger(__name__)
-guest_log = logging.getLogger("wws.guest")
 
 
 def default_pool_size() -> int:
@@ -32,6 +37,9 @@ class Worker:
 
     Cheap to create; `prepare()` writes its folder, `load()` compiles or loads its module (once per version), and
     `handle()` does both on first use. Thread-safe: any number of threads may call `handle()` at once.
+
+    `kv` holds the namespaces (a server shares one store between its workers; a worker alone gets a private memory
+    store); `fetcher` sends its outbound HTTP (a private one when not given).
     """
 
     def __init__(
@@ -43,12 +51,18 @@ class Worker:
         sandbox: Sandbox | None = None,
         registry: RuntimeRegistry | None = None,
         pool_size: int | None = None,
+        kv: KVStore | None = None,
+        fetcher: Fetcher | None = None,
     ):
         self.path = Path(path).resolve()
         if not self.path.is_file():
             raise LoadError(self.path, "no such file")
         self.root = (root or find_project_root(self.path)).resolve()
-        self.config = config if config is not None else load_worker_config(self.path)
+        self.config = config if config is not None else load_worker_config(self.path, project_root=self.root)
+        self.kv = kv if kv is not None else (MemoryKV() if self.config.kv_namespace else None)
+        self._own_fetcher = fetcher is None
+        self.fetcher = fetcher or Fetcher()
+        self.host = HostAPI(self.path, self.relative_path, self.config, self.kv, self.fetcher)
         self.runtime: Runtime = (registry or default_registry()).get(self.path.suffix)
         self.sandbox = sandbox or default_sandbox()
         self.pool_size = pool_size or default_pool_size()
@@ -95,6 +109,7 @@ class Worker:
             env=tuple(self.config.vars.items()),
             mounts=(*self.runtime.preopens(prepared.folder), *self.config.folders),
             limits=self.config.limits,
+            host=self.host,
         )
         program = self.runtime.load(
             PreparedWorker(self.path, prepared.folder, prepared.source_name, self.config, self.sandbox, spec)
@@ -123,10 +138,15 @@ class Worker:
                 self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit"
             )
         strategy = self._strategy or self.load()
+        namespace = self.config.kv_namespace
+        if namespace is not None and self.kv is not None:
+            request = dataclasses.replace(request, kv=self.kv.items(namespace))
         response = strategy.handle(request)
         if response.log:
             for line in response.log.decode("utf-8", "replace").splitlines():
-                guest_log.info("%s: %s", self.relative_path, line)
+                log_guest(self.relative_path, request.request_id, line)
+        if namespace is not None and self.kv is not None and response.kv:
+            self.kv.apply(namespace, changes_between(request.kv, response.kv))
         return response
 
     def close(self) -> None:
@@ -135,6 +155,8 @@ class Worker:
             strategy, self._strategy = self._strategy, None
         if strategy is not None:
             strategy.close()
+        if self._own_fetcher:
+            self.fetcher.close()
 
     def __repr__(self) -> str:
         return f"Worker({self.relative_path!r}, runtime={self.runtime.language!r})"

@@ -1,0 +1,151 @@
+"""The host API of one worker: KV, outbound HTTP, logs and config, with that worker's rights and limits.
+
+Implemented once for every language. Native modules reach it through the `wws.host_call` import (JSON messages,
+see `wws.sandbox.hostcalls`); the JavaScript and Python runtimes call the typed methods.
+
+Messages (`"op"` and its arguments → the `"value"` of `{"ok": true, "value": …}`):
+- `kv.get {key}` → string or null; `kv.put {key, value}`; `kv.delete {key}`; `kv.list {prefix}` → [keys]
+- `http.fetch {url, method, headers: {name: value} | [[name, value]…], body, body_base64}` →
+  `{status, headers: [[name, value]…], body, body_base64, url}`
+- `log {level, message}`; `config.get {name}` → string or null (the worker's `[vars]`)
+Failures answer `{"ok": false, "error": "…"}`: the guest decides what to do with them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wws.config.model import WorkerConfig
+from wws.errors import HostCallError
+from wws.kv.base import KVStore
+from wws.logs import GUEST_LEVELS, log_guest
+from wws.messages import Headers
+from wws.outbound import Fetcher, FetchRequest, FetchResponse
+
+log = logging.getLogger(__name__)
+
+
+class HostAPI:
+    """What the guest of one worker may ask of the host. Thread-safe; one per worker version."""
+
+    def __init__(self, worker: Path, name: str, config: WorkerConfig, kv: KVStore | None, fetcher: Fetcher | None):
+        self.worker = worker
+        self.name = name
+        self.config = config
+        self.kv = kv
+        self.fetcher = fetcher
+        self._ops: dict[str, Callable[[dict[str, Any], str, float], Any]] = {
+            "kv.get": lambda args, _id, _deadline: self.kv_get(_text(args, "key")),
+            "kv.put": lambda args, _id, _deadline: self.kv_put(_text(args, "key"), _text(args, "value")),
+            "kv.delete": lambda args, _id, _deadline: self.kv_delete(_text(args, "key")),
+            "kv.list": lambda args, _id, _deadline: self.kv_list(_text(args, "prefix", "")),
+            "http.fetch": lambda args, _id, deadline: _fetch_answer(self.fetch(_fetch_request(args), deadline)),
+            "log": lambda args, request_id, _deadline: self.log(
+                _text(args, "level", "info"), _text(args, "message"), request_id
+            ),
+            "config.get": lambda args, _id, _deadline: self.config_get(_text(args, "name")),
+        }
+
+    def _namespace(self) -> tuple[KVStore, str]:
+        if self.kv is None or self.config.kv_namespace is None:
+            raise HostCallError('this worker has no KV namespace (add [data.kv] namespace = "…" to its config)')
+        return self.kv, self.config.kv_namespace
+
+    def kv_get(self, key: str) -> str | None:
+        store, namespace = self._namespace()
+        return store.get(namespace, key)
+
+    def kv_put(self, key: str, value: str) -> None:
+        store, namespace = self._namespace()
+        store.put(namespace, key, value)
+
+    def kv_delete(self, key: str) -> None:
+        store, namespace = self._namespace()
+        store.delete(namespace, key)
+
+    def kv_list(self, prefix: str = "") -> list[str]:
+        store, namespace = self._namespace()
+        return store.keys(namespace, prefix)
+
+    def fetch(self, request: FetchRequest, deadline: float) -> FetchResponse:
+        """Send an outbound request, bounded by `fetch_timeout_ms` and by what is left of the request's deadline."""
+        if self.fetcher is None:
+            raise HostCallError("outbound HTTP is not available here")
+        limits = self.config.limits
+        remaining = deadline - time.monotonic() if deadline else limits.fetch_timeout_ms / 1000
+        timeout = min(limits.fetch_timeout_ms / 1000, remaining)
+        if timeout <= 0:
+            raise HostCallError(f"fetch {request.url}: the request is out of time")
+        return self.fetcher.fetch(
+            self.config.http_requests, request, timeout_s=timeout, max_bytes=limits.max_fetch_bytes
+        )
+
+    def log(self, level: str, message: str, request_id: str = "") -> None:
+        log_guest(self.name, request_id, message, GUEST_LEVELS.get(level.lower(), logging.INFO))
+
+    def config_get(self, name: str) -> str | None:
+        return self.config.vars.get(name)
+
+    def call(self, message: bytes, request_id: str, deadline: float) -> bytes:
+        """Run one JSON host call (see the module docstring); never raises."""
+        try:
+            args = json.loads(message)
+            if not isinstance(args, dict):
+                raise HostCallError("a host call must be a JSON object")
+            op = args.get("op")
+            handler = self._ops.get(op) if isinstance(op, str) else None
+            if handler is None:
+                raise HostCallError(f"unknown host call {op!r} (known: {', '.join(sorted(self._ops))})")
+            answer: dict[str, Any] = {"ok": True, "value": handler(args, request_id, deadline)}
+        except HostCallError as exc:
+            answer = {"ok": False, "error": exc.format_message()}
+        except ValueError as exc:
+            answer = {"ok": False, "error": f"a host call must be JSON: {exc}"}
+        except Exception as exc:  # a host bug must not crash the guest's request: report it to both sides
+            log.exception("%s [%s]: host call failed", self.name, request_id)
+            answer = {"ok": False, "error": f"internal error in the host: {type(exc).__name__}"}
+        return json.dumps(answer, separators=(",", ":")).encode()
+
+
+def _text(args: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = args.get(name, default)
+    if not isinstance(value, str):
+        raise HostCallError(f"'{name}' must be a string")
+    return value
+
+
+def _fetch_request(args: dict[str, Any]) -> FetchRequest:
+    raw_headers = args.get("headers") or {}
+    pairs = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
+    headers: list[tuple[str, str]] = []
+    for pair in pairs:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(item, str) for item in pair)):
+            raise HostCallError("'headers' must be an object of strings or a list of [name, value] pairs")
+        headers.append((pair[0].lower(), pair[1]))
+    body_text = _text(args, "body", "")
+    if args.get("body_base64"):
+        try:
+            body = base64.b64decode(body_text, validate=True)
+        except (binascii.Error, ValueError):
+            raise HostCallError("'body' is not valid base64") from None
+    else:
+        body = body_text.encode()
+    return FetchRequest(_text(args, "url"), _text(args, "method", "GET").upper(), tuple(headers), body)
+
+
+def _fetch_answer(response: FetchResponse) -> dict[str, Any]:
+    headers: Headers = response.headers
+    answer: dict[str, Any] = {"status": response.status, "url": response.url}
+    answer["headers"] = [list(pair) for pair in headers]
+    try:
+        answer["body"], answer["body_base64"] = response.body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        answer["body"], answer["body_base64"] = base64.b64encode(response.body).decode("ascii"), True
+    return answer
