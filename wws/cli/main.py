@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from wws import __version__
 from wws.cli.run import run
 from wws.cli.serve import serve
+from wws.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,11 +15,7 @@ from wws.cli.serve import serve
 @click.option("-v", "--verbose", is_flag=True, help="Log what wws does (loading, caching) as well as guest output.")
 def cli(verbose: bool) -> None:
     """Serve a folder of JavaScript, Python and WebAssembly handlers, each in a WebAssembly sandbox."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("wws.guest").setLevel(logging.INFO)
-    logging.getLogger("wws.access").setLevel(logging.INFO)
+    configure_logging("text", verbose=verbose)
 
 
 cli.add_command(run)

@@ -1,32 +1,117 @@
-"""`wws serve [PATH]`: serve every worker under PATH over HTTP (uvicorn)."""
+"""`wws serve [PATH]`: serve every worker under PATH over HTTP (uvicorn), in one process or several."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import uvicorn
+from starlette.applications import Starlette
 
-from wws.server.app import create_app
+from wws.kv import DEFAULT_KV
+from wws.logs import LOG_FORMATS, LogFormat, configure_logging
+from wws.server.app import create_app, normalise_prefix
+from wws.server.project import Project
+
+OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
+"""How `--workers N` hands the options to each server process (uvicorn starts them from an import string)."""
 
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--prefix", default="", help="Serve everything under this URL path (e.g. /api).")
 @click.option("--ignore", multiple=True, help="Glob of project paths not to serve (repeatable).")
+@click.option("--cors", multiple=True, metavar="ORIGIN", help="Origin allowed from browsers, or * (repeatable).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Server processes.")
+@click.option(
+    "--kv",
+    default=DEFAULT_KV,
+    show_default=True,
+    help="KV backend: sqlite, sqlite:PATH, memory or redis://HOST:PORT/DB.",
+)
 @click.option("--debug", is_flag=True, help="Show error details to clients (never in production).")
-def serve(path: Path, host: str, port: int, ignore: tuple[str, ...], debug: bool) -> None:
-    """Serve every worker under PATH (default: the current folder): each handler file is a route."""
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True, help="Log lines.")
+@click.pass_context
+def serve(  # noqa: PLR0917 - click passes every option
+    context: click.Context,
+    path: Path,
+    host: str,
+    port: int,
+    prefix: str,
+    ignore: tuple[str, ...],
+    cors: tuple[str, ...],
+    workers: int,
+    kv: str,
+    debug: bool,
+    log_format: LogFormat,
+) -> None:
+    """Serve every worker under PATH (default: the current folder): each handler file is a route, `public/` holds
+    static files."""
+    verbose = bool(context.find_root().params.get("verbose"))
+    configure_logging(log_format, verbose=verbose)
     if not path.is_dir():
         raise click.ClickException(f"{path} is not a folder")
-    app = create_app(path, debug=debug, ignore=ignore)
-    project = app.state.project
-    if not project.workers:
-        raise click.ClickException(f"no worker to serve under {path}")
-    click.echo(f"Serving {path.resolve()}")
+    if kv == "memory" and workers > 1:
+        raise click.ClickException("--kv memory lives in one process: with --workers, use sqlite or redis://")
+    options = ServeOptions(str(path.resolve()), prefix, ignore, cors, kv, debug, log_format, verbose)
+    app = options.create_app()
+    project: Project = app.state.project
+    if not project.workers and not project.public.folder.is_dir():
+        project.close()
+        failed = f" ({len(project.failed)} could not load: see above)" if project.failed else ""
+        raise click.ClickException(f"nothing to serve under {path}: no worker{failed} and no public/ folder")
+    _print_table(project, normalise_prefix(prefix), host, port)
+    settings = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if workers == 1:
+        uvicorn.run(app, **settings)  # type: ignore[arg-type]
+        return
+    project.close()  # each process opens its own project (and KV connection)
+    os.environ[OPTIONS_VARIABLE] = json.dumps(dataclasses.asdict(options))
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **settings)  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeOptions:
+    """What each server process needs to build its app (JSON-able, for `--workers N`)."""
+
+    path: str
+    prefix: str
+    ignore: Sequence[str]
+    cors: Sequence[str]
+    kv: str
+    debug: bool
+    log_format: LogFormat
+    verbose: bool
+
+    def create_app(self) -> Starlette:
+        return create_app(
+            Path(self.path), prefix=self.prefix, ignore=self.ignore, cors=self.cors, kv=self.kv, debug=self.debug
+        )
+
+
+def app_from_environment() -> Starlette:
+    """The app of one server process started by `--workers N`."""
+    options = ServeOptions(**json.loads(os.environ[OPTIONS_VARIABLE]))
+    configure_logging(options.log_format, verbose=options.verbose)
+    return options.create_app()
+
+
+def _print_table(project: Project, prefix: str, host: str, port: int) -> None:
+    click.echo(f"Serving {project.root}")
+    rows = []
     for route in project.router.routes:
         worker = project.workers[route.pattern]
-        click.echo(f"  {route.pattern:30} -> {worker.relative_path} ({worker.runtime.language})")
-    click.echo(f"Listening on http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        url = prefix + route.pattern if route.pattern != "/" or not prefix else prefix
+        rows.append((url, worker.relative_path, worker.runtime.language))
+    if project.public.folder.is_dir():
+        rows.append((f"{prefix}/*", "public/", "static"))
+    width = max((len(url) for url, _, _ in rows), default=0)
+    for url, file, language in rows:
+        click.echo(f"  {url:{width}}  -> {file} ({language})")
+    click.echo(f"Listening on http://{host}:{port}{prefix or ''}")

@@ -1,4 +1,8 @@
-"""`open_kv(spec, project_root)`: the backend named by `--kv` (`sqlite`, `sqlite:PATH`, `memory`, `redis://…`)."""
+"""`open_kv(spec, project_root)`: the backend named by `--kv` (`sqlite`, `sqlite:PATH`, `memory`, `redis://…`).
+
+SQLite opens its file on first use (relative paths are relative to the project); Redis is reached at once, so a
+wrong URL fails at start-up with the server's own message.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,7 @@ def open_kv(spec: str, project_root: Path) -> KVStore:
     if spec == "sqlite" or spec.startswith("sqlite:"):
         location = spec.partition(":")[2]
         path = Path(location) if location else project_root / SQLITE_FILE
-        try:
-            return SqliteKV(path if path.is_absolute() else project_root / path)
-        except Exception as exc:
-            raise WwsError(f"--kv {spec}: cannot open the SQLite file {path}: {exc}") from exc
+        return SqliteKV(path if path.is_absolute() else project_root / path)
     if spec.startswith(("redis://", "rediss://", "unix://")):
         try:
             return RedisKV(spec)

@@ -26,17 +26,23 @@ BUSY_TIMEOUT_MS = 5000
 class SqliteKV:
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        connection = self._connection()
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(_SCHEMA)
+        self._created = False
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection; the first one creates the file (a project without KV workers never has one)."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
+            with self._lock:
+                if not self._created:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    with sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None) as first:
+                        first.execute("PRAGMA journal_mode=WAL")
+                        first.execute(_SCHEMA)
+                    first.close()
+                    self._created = True
             connection = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )

@@ -96,6 +96,8 @@ def _headers(raw: Any, bad: Any) -> tuple[tuple[str, str], ...]:
             text = str(item)
             if _FORBIDDEN_VALUE.search(text):
                 raise bad(f"header {name!r} contains a line break or NUL")
+            if not text.isascii() and not _latin1(text):
+                raise bad(f"header {name!r} has characters HTTP cannot carry (use ASCII, or percent-encode)")
             pairs.append((name.lower(), text))
     return tuple(pairs)
 
@@ -106,3 +108,11 @@ def _kv(raw: Any, bad: Any) -> dict[str, str | None]:
     if not isinstance(raw, dict) or not all(value is None or isinstance(value, str) for value in raw.values()):
         raise bad("kv must be an object of string values (or null to delete a key)")
     return raw
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

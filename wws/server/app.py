@@ -1,7 +1,9 @@
-"""`create_app(path)`: an ASGI application (Starlette) serving every worker under `path`, for any ASGI server.
+"""`create_app(path, **options)`: the ASGI application (Starlette) serving a project, for any ASGI server.
 
-Guest code runs in the thread pool, never on the event loop. A worker that fails to load is logged and not served;
-the others are. A failing request gets the status its error deserves and a message without host details.
+The order in which a request is answered: a static route (`/about` → `about.wasm`) → a file of `public/` (GET and
+HEAD) → a dynamic or catch-all route → `public/404.html` (status 404) or a plain 404. Guest code runs in the thread
+pool, never on the event loop. A failing request gets the status its error deserves and a message without host
+details (unless `debug`); the operator's log line names the worker, the request id and the cause.
 """
 
 from __future__ import annotations
@@ -15,109 +17,185 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.datastructures import URL
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route as StarletteRoute
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from wws.errors import LoadError, WorkerError, WwsError
-from wws.messages import WorkerRequest
-from wws.routing import Router, discover_routes
-from wws.runtimes.registry import RuntimeRegistry, default_registry
+from wws.errors import LoadError, RequestTooLarge, WorkerError
+from wws.kv import DEFAULT_KV
+from wws.logs import access_log
+from wws.messages import WorkerRequest, WorkerResponse
+from wws.runtimes.registry import RuntimeRegistry
 from wws.sandbox.engine import Sandbox
+from wws.server.project import Project
+from wws.server.static import request_path
 from wws.worker.worker import Worker
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("wws.access")
 
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-class Project:
-    """The workers of one folder and the router over them."""
-
-    def __init__(
-        self,
-        root: Path,
-        *,
-        sandbox: Sandbox | None = None,
-        registry: RuntimeRegistry | None = None,
-        ignore: Iterable[str] = (),
-    ):
-        if not root.is_dir():
-            raise LoadError(root, "not a folder")
-        self.root = root.resolve()
-        registry = registry or default_registry()
-        self.workers: dict[str, Worker] = {}
-        routes = []
-        for route in discover_routes(self.root, registry.extensions(), ignore):
-            try:
-                self.workers[route.pattern] = Worker(route.file, root=self.root, sandbox=sandbox, registry=registry)
-            except WwsError as exc:
-                log.error("not serving %s: %s", route.file, exc.format_message())
-                continue
-            routes.append(route)
-        self.router = Router(routes)
-
-    def close(self) -> None:
-        for worker in self.workers.values():
-            worker.close()
+_FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+"""Headers a worker may not set: the server frames the response itself."""
 
 
 def create_app(
-    path: Path | str, *, sandbox: Sandbox | None = None, debug: bool = False, ignore: Iterable[str] = ()
+    path: Path | str,
+    *,
+    prefix: str = "",
+    ignore: Iterable[str] = (),
+    cors: Iterable[str] = (),
+    kv: str = DEFAULT_KV,
+    debug: bool = False,
+    sandbox: Sandbox | None = None,
+    registry: RuntimeRegistry | None = None,
 ) -> Starlette:
-    """The ASGI app for the project at `path`. Discovers routes now; prepares and loads each worker on first use."""
-    project = Project(Path(path), sandbox=sandbox, ignore=ignore)
+    """The ASGI app for the project at `path`. Discovers routes and reads configs now; loads each worker on first use.
 
-    async def endpoint(request: Request) -> Response:
-        request_id = uuid.uuid4().hex[:12]
-        started = time.perf_counter()
-        response, worker_name = await _serve(project, request, request_id, debug)
-        access_log.info(
-            "%s %s %s %d %.1fms %s",
-            request_id,
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            worker_name,
-        )
-        return response
+    `prefix` mounts everything (routes and public files) under a path; `cors` lists the origins allowed to call it
+    from browsers (`*` for any); `kv` names the KV backend (`sqlite`, `memory`, `redis://…`).
+    """
+    project = Project(Path(path), sandbox=sandbox, registry=registry, ignore=ignore, kv=kv)
+    endpoint = ProjectEndpoint(project, prefix=normalise_prefix(prefix), debug=debug)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         project.close()  # stores alive at interpreter exit upset wasmtime
 
-    app = Starlette(routes=[StarletteRoute("/{path:path}", endpoint, methods=METHODS)], lifespan=lifespan)
+    middleware = []
+    origins = list(cors)
+    if origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                allow_credentials="*" not in origins,
+                expose_headers=["*"],
+            )
+        )
+    app = Starlette(routes=[Route("/{path:path}", endpoint)], middleware=middleware, lifespan=lifespan, debug=False)
     app.state.project = project
     return app
 
 
-async def _serve(project: Project, request: Request, request_id: str, debug: bool) -> tuple[Response, str]:
-    matched = project.router.match(request.url.path)
-    if matched is None:
-        return PlainTextResponse("Not Found", status_code=404), "-"
-    route, params = matched
-    worker = project.workers[route.pattern]
-    worker_request = WorkerRequest(
-        url=str(request.url),
-        method=request.method,
-        headers=tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in request.headers.raw),
-        body=await request.body(),
-        params=params,
-    )
-    try:
-        result = await run_in_threadpool(worker.handle, worker_request)
-    except WorkerError as exc:
-        log.error("%s %s", request_id, exc.format_message())
-        text = exc.format_message() if debug else exc.public_message
-        return PlainTextResponse(text, status_code=exc.status), worker.relative_path
-    except LoadError as exc:
-        log.error("%s %s", request_id, exc.format_message())
-        text = exc.format_message() if debug else "Internal Server Error: the worker failed to load"
-        return PlainTextResponse(text, status_code=500), worker.relative_path
-    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in result.headers]
-    response = Response(result.body, status_code=result.status)
-    response.raw_headers = [*headers, (b"content-length", str(len(result.body)).encode())]
-    return response, worker.relative_path
+def normalise_prefix(prefix: str) -> str:
+    """`api/` → `/api`; `/` and `` → `` (no prefix)."""
+    return "/" + prefix.strip("/") if prefix.strip("/") else ""
+
+
+class ProjectEndpoint:
+    """The one ASGI endpoint behind every URL: finds the worker or file for a request and answers."""
+
+    def __init__(self, project: Project, *, prefix: str, debug: bool):
+        self.project = project
+        self.prefix = prefix
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = uuid.uuid4().hex[:12]
+        started = time.perf_counter()
+        response, worker = await self._answer(scope, receive, request_id)
+        await response(scope, receive, send)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        access_log.info(
+            "%s %s %s %d %.1fms %s",
+            request_id,
+            scope["method"],
+            scope["path"],
+            response.status_code,
+            duration_ms,
+            worker or "-",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "worker": worker,
+            },
+        )
+
+    async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[Response, str | None]:
+        project = self.project
+        path = request_path(scope.get("raw_path") or scope["path"].encode())
+        if path is not None and self.prefix:
+            path = path[len(self.prefix) :] or "/" if _under(path, self.prefix) else None
+        if path is None:
+            return project.public.not_found(), None
+        matched = project.router.match(path)
+        if matched is None or matched[1] or matched[0].catch_all:
+            if scope["method"] in ("GET", "HEAD"):
+                found = project.public.find(path)
+                if found is not None:
+                    return project.public.response(found, scope), None
+            if matched is None:
+                return project.public.not_found(), None
+        route, params = matched
+        worker = project.workers[route.pattern]
+        return await self._run(worker, scope, receive, params, request_id), worker.relative_path
+
+    async def _run(
+        self, worker: Worker, scope: Scope, receive: Receive, params: dict[str, str], request_id: str
+    ) -> Response:
+        try:
+            body = await _read_body(scope, receive, worker)
+            headers = tuple((key.decode("latin-1").lower(), value.decode("latin-1")) for key, value in scope["headers"])
+            request = WorkerRequest(
+                url=str(URL(scope=scope)),
+                method=scope["method"],
+                headers=headers,
+                body=body,
+                params=params,
+                request_id=request_id,
+            )
+            result = await run_in_threadpool(worker.handle, request)
+        except WorkerError as exc:
+            log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
+            text = exc.format_message() if self.debug else f"{exc.public_message} (request {request_id})"
+            return PlainTextResponse(text, status_code=exc.status)
+        except LoadError as exc:
+            log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
+            public = f"Internal Server Error: the worker failed to load (request {request_id})"
+            return PlainTextResponse(exc.format_message() if self.debug else public, status_code=500)
+        return _to_http(result, scope["method"])
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+async def _read_body(scope: Scope, receive: Receive, worker: Worker) -> bytes:
+    """The request body, refused with `RequestTooLarge` as soon as it is known to be over the worker's cap."""
+    limit = worker.config.limits.max_body_bytes
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise RequestTooLarge(worker.path, f"request body of {int(value)} bytes is over the {limit}-byte limit")
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise RequestTooLarge(worker.path, f"request body is over the {limit}-byte limit")
+        if not message.get("more_body", False):
+            break
+    return bytes(body)
+
+
+def _to_http(result: WorkerResponse, method: str) -> Response:
+    """The worker's answer as sent: its headers (minus framing), its body (none for HEAD, 1xx, 204 and 304)."""
+    bodiless = result.status < 200 or result.status in (204, 304)
+    response = Response(b"" if method == "HEAD" or bodiless else result.body, status_code=result.status)
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in result.headers
+        if name not in _FRAMING_HEADERS
+    ]
+    length = [] if bodiless else [(b"content-length", str(len(result.body)).encode())]
+    response.raw_headers = [*headers, *length]
+    return response
