@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,3 +86,31 @@ def make_worker(tmp_path: Path, native_modules: dict[str, Path], sandbox: Sandbo
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the per-user compiled-module cache out of the tests: point it at a throwaway folder."""
     os.environ.setdefault("WWS_CACHE_DIR", tempfile.mkdtemp(prefix="wws-test-cache-"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server (Debian's package) on a free port for the session, with nothing saved to disk."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    log = folder / "redis.log"
+    process = subprocess.Popen([*command, "--dir", str(folder), "--logfile", str(log)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"redis-server did not start: {log.read_text() if log.exists() else 'no log'}")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)

@@ -1,6 +1,7 @@
 """`create_app(path, **options)`: the ASGI application (Starlette) serving a project, for any ASGI server.
 
-The order in which a request is answered: a static route (`/about` → `about.wasm`) → a file of `public/` (GET and
+The order in which a request is answered: a path that tries to leave the tree or names a source or config file gets
+404; then a static route (`/about` → `about.wasm`) → a file of `public/` (GET and
 HEAD) → a dynamic or catch-all route → `public/404.html` (status 404) or a plain 404. Guest code runs in the thread
 pool, never on the event loop. A failing request gets the status its error deserves and a message without host
 details (unless `debug`); the operator's log line names the worker, the request id and the cause.
@@ -124,7 +125,7 @@ class ProjectEndpoint:
         path = request_path(scope.get("raw_path") or scope["path"].encode())
         if path is not None and self.prefix:
             path = path[len(self.prefix) :] or "/" if _under(path, self.prefix) else None
-        if path is None:
+        if path is None or project.names_a_source(path):
             return project.public.not_found(), None
         matched = project.router.match(path)
         if matched is None or matched[1] or matched[0].catch_all:
@@ -161,6 +162,9 @@ class ProjectEndpoint:
             log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             public = f"Internal Server Error: the worker failed to load (request {request_id})"
             return PlainTextResponse(exc.format_message() if self.debug else public, status_code=500)
+        except Exception:  # a host-side failure (a KV backend down…) answers this request, never the server
+            log.exception("%s [%s] the host failed to serve this request", worker.relative_path, request_id)
+            return PlainTextResponse(f"Internal Server Error (request {request_id})", status_code=500)
         return _to_http(result, scope["method"])
 
 

@@ -58,6 +58,14 @@ class Project:
             self.workers[route.pattern] = worker
             routes.append(route)
         self.router = Router(routes)
+        self._source_suffixes = (*registry.extensions(), ".toml")
+
+    def names_a_source(self, path: str) -> bool:
+        """Whether a request path names one of the project's handler or config files (never served, even by a
+        dynamic route: `/index.js`, `/api/handler.toml` answer 404)."""
+        if not path.lower().endswith(self._source_suffixes):
+            return False
+        return (self.root / path.lstrip("/")).is_file()
 
     def preload(self) -> None:
         """Prepare and load every worker now, logging the ones that cannot load (they answer 500 when asked)."""

@@ -1,0 +1,102 @@
+"""Server test helpers: fixture projects built from the native test workers, an in-process ASGI client, and a real
+uvicorn server on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+ROUTE_FILES = {
+    "/": "index.wasm",
+    "/fixed": "fixed.wasm",
+    "/[id]": "[id].wasm",
+    "/[id]/fixed": "[id]/fixed.wasm",
+    "/sub/[id]": "sub/[id].wasm",
+    "/sub/[...all]": "sub/[...all].wasm",
+    "/sub/sub/[...all]": "sub/sub/[...all].wasm",
+}
+"""The routing table of DESIGN.md, as files; each answers with its route (see whoami.c)."""
+
+
+def add_worker(root: Path, module: Path, name: str, config: str | None = None) -> Path:
+    target = root / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(module, target)
+    if config is not None:
+        target.with_suffix(".toml").write_text(config)
+    return target
+
+
+@pytest.fixture
+def routes_project(tmp_path: Path, native_modules: dict[str, Path]) -> Path:
+    root = tmp_path / "project"
+    for route, name in ROUTE_FILES.items():
+        add_worker(root, native_modules["whoami"], name, f'[vars]\nROUTE = "{route}"\n')
+    add_worker(root, native_modules["whoami"], "_private/hidden.wasm", '[vars]\nROUTE = "hidden"\n')
+    public = root / "public"
+    (public / "docs").mkdir(parents=True)
+    (public / "style.css").write_text("body { color: red }")
+    (public / "docs" / "index.html").write_text("<h1>docs</h1>")
+    (public / "404.html").write_text("<h1>nothing here</h1>")
+    (public / "fixed").write_text("the public file named like a static route")
+    (public / "sub").mkdir()
+    (public / "sub" / "page.html").write_text("public beats the catch-all")
+    return root
+
+
+class Client:
+    """A synchronous face on httpx's ASGI transport: the app runs in-process, its workers in the thread pool."""
+
+    def __init__(self, app: Starlette):
+        self.app = app
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as session:
+                return await session.request(method, url, **kwargs)
+
+        return asyncio.run(send())
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running(app: Starlette) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free port in a thread; yields the base URL; stops the server after."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
