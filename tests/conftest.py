@@ -114,3 +114,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def origin() -> Iterator[str]:
+    """Base URL of a local HTTP origin (see tests/origin.py)."""
+    from tests.origin import running_origin  # noqa: PLC0415 - only the tests that fetch need it
+
+    with running_origin() as base:
+        yield base

@@ -1,0 +1,100 @@
+"""`wws serve`: options, start-up failures, and real server processes (one and several) answering over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from tests.server.conftest import add_worker, free_port
+from wws.cli.main import cli
+
+
+def test_serve_help_lists_every_option() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    options = ["--host", "--port", "--prefix", "--ignore", "--cors", "--workers", "--kv", "--debug", "--log-format"]
+    for option in options:
+        assert option in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["missing-folder"], "is not a folder"),
+        (["."], "nothing to serve"),
+        ([".", "--kv", "memory", "--workers", "2"], "--kv memory lives in one process"),
+        ([".", "--log-format", "xml"], "Invalid value for '--log-format'"),
+    ],
+)
+def test_serve_refuses_to_start_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["serve", *arguments])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+@contextmanager
+def serving(project: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"wws serve did not start: {process.communicate()}") from None
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            process.communicate(timeout=20)
+
+
+@pytest.fixture
+def project(tmp_path: Path, native_modules: dict[str, Path]) -> Path:
+    add_worker(tmp_path, native_modules["echo"], "api/[id].wasm")
+    add_worker(tmp_path, native_modules["kv_writer"], "count.wasm", '[data.kv]\nnamespace = "cli"\n')
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "index.html").write_text("home")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_serve_prints_the_route_table_and_serves_with_json_logs(project: Path) -> None:
+    with serving(project, "--log-format", "json") as (base, process):
+        assert httpx.get(f"{base}/api/1").status_code == 201
+        assert httpx.get(f"{base}/").text == "home"
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=20)
+    assert "/api/[id]" in stdout
+    assert "api/[id].wasm (native)" in stdout
+    assert "public/ (static)" in stdout
+    assert f"Listening on {base}" in stdout
+    access = [json.loads(line) for line in stderr.splitlines() if '"wws.access"' in line]
+    assert {(entry["path"], entry["status"]) for entry in access} >= {("/api/1", 201), ("/", 200)}
+
+
+@pytest.mark.slow
+def test_serve_with_several_processes_shares_the_sqlite_kv(project: Path) -> None:
+    with serving(project, "--workers", "2") as (base, _):
+        for index in range(8):
+            assert httpx.post(f"{base}/count", content=f"k{index}=1".encode()).status_code == 200
+        seen = json.loads(httpx.post(f"{base}/count", content=b"last=1").content)
+    assert set(seen) == {f"k{index}" for index in range(8)}
