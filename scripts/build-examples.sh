@@ -9,3 +9,5 @@ build() {  # build SOURCE TARGET
 }
 build examples/_src/hello.c examples/hello.wasm
 build examples/_src/item.c "examples/api/[id].wasm"
+build examples/_src/counter.c examples/counter.wasm
+build examples/_src/proxy.c examples/proxy.wasm

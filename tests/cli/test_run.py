@@ -85,3 +85,23 @@ def test_help_describes_every_command(command: list[str]) -> None:
 def test_python_dash_m_wws_is_the_wws_command() -> None:
     result = subprocess.run([sys.executable, "-m", "wws", "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.strip().startswith("wws, version ")
+
+
+def test_run_gives_the_params_of_the_file_route(project: Path, native_modules: dict[str, Path]) -> None:
+    (project / "wws.toml").write_text("")
+    (project / "api").mkdir()
+    shutil.copyfile(native_modules["echo"], project / "api" / "[id].wasm")
+    code, output = invoke("run", str(project / "api" / "[id].wasm"), "/api/7?x=1", "--no-include")
+    assert code == 0
+    assert json.loads(output)["params"] == {"id": "7"}
+
+
+def test_run_keeps_kv_state_in_the_project_store(project: Path, native_modules: dict[str, Path]) -> None:
+    (project / "wws.toml").write_text("")
+    shutil.copyfile(native_modules["kv_writer"], project / "kv.wasm")
+    (project / "kv.toml").write_text('[data.kv]\nnamespace = "run"\n')
+    invoke("run", str(project / "kv.wasm"), "--data", "a=1")
+    code, output = invoke("run", str(project / "kv.wasm"), "--data", "b=2", "--no-include")
+    assert code == 0
+    assert json.loads(output) == {"a": "1"}
+    assert (project / ".wws" / "kv.sqlite3").is_file()

@@ -84,9 +84,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(app: Starlette) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free port in a thread; yields the base URL; stops the server after."""
-    port = free_port()
+def running(app: Starlette, port: int | None = None) -> Iterator[str]:
+    """Serve `app` with uvicorn (on a free port unless given) in a thread; yields the base URL; stops it after."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

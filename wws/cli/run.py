@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 
 from wws.errors import WorkerError
+from wws.kv import DEFAULT_KV, open_kv
 from wws.messages import WorkerRequest
+from wws.routing import Route, Router, route_for
+from wws.worker.prepare import find_project_root
 from wws.worker.worker import Worker
 
 
@@ -17,6 +20,13 @@ def _parse_header(text: str) -> tuple[str, str]:
     if not separator or not name.strip():
         raise click.BadParameter(f"expected 'Name: value', got {text!r}", param_hint="--header")
     return name.strip().lower(), value.strip()
+
+
+def _params(worker: Worker, path: str) -> dict[str, str]:
+    """The params the server would give: `api/[id].wasm` run with `/api/7` gets {"id": "7"}."""
+    route = Route(route_for(PurePosixPath(worker.relative_path)), worker.path)
+    matched = Router([route]).match(path.partition("?")[0])
+    return matched[1] if matched else {}
 
 
 def _read_body(data: str | None) -> bytes:
@@ -58,19 +68,23 @@ def run(  # noqa: PLR0917 - click passes every option
     header_pairs = tuple(_parse_header(header) for header in headers)
     if not any(name == "host" for name, _ in header_pairs):
         header_pairs = (("host", host), *header_pairs)
-    request = WorkerRequest(
-        url=f"http://{host}{path}",
-        method=(method or ("POST" if data is not None else "GET")).upper(),
-        headers=header_pairs,
-        body=body,
-    )
-    worker = Worker(file)
+    root = find_project_root(file.resolve())
+    kv = open_kv(DEFAULT_KV, root)  # the project's own store, as `wws serve` uses it
+    worker = Worker(file, root=root, kv=kv)
     try:
+        request = WorkerRequest(
+            url=f"http://{host}{path}",
+            method=(method or ("POST" if data is not None else "GET")).upper(),
+            headers=header_pairs,
+            body=body,
+            params=_params(worker, path),
+        )
         response = worker.handle(request)
     except WorkerError as exc:
         raise click.ClickException(f"{exc}\n(the client would get HTTP {exc.status})") from exc
     finally:
         worker.close()
+        kv.close()
     if include:
         click.echo(f"HTTP {response.status}")
         for name, value in response.headers:

@@ -1,0 +1,62 @@
+"""`wws serve examples`: every example answers over a real server, built from its source like the install does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import compile_c
+from tests.server.conftest import free_port, running
+from wws.routing import discover_routes
+from wws.runtimes.registry import default_registry
+from wws.sandbox.engine import Sandbox
+from wws.server import create_app
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+BUILDS = {"hello.c": "hello.wasm", "item.c": "api/[id].wasm", "counter.c": "counter.wasm", "proxy.c": "proxy.wasm"}
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of examples/ with its workers built from examples/_src (as scripts/build-examples.sh does)."""
+    root = tmp_path_factory.mktemp("examples") / "examples"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("*.wasm", ".wws"))
+    for source, target in BUILDS.items():
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        compile_c(root / "_src" / source, root / target)
+    return root
+
+
+def test_build_script_and_this_test_build_the_same_workers(examples: Path) -> None:
+    script = (EXAMPLES.parent / "scripts" / "build-examples.sh").read_text()
+    for source, target in BUILDS.items():
+        assert f"examples/_src/{source}" in script
+        assert target in script
+    assert {route.file.relative_to(examples).as_posix() for route in discover_routes(
+        examples, default_registry().extensions()
+    )} == set(BUILDS.values())  # fmt: skip
+
+
+def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("WWS_EXAMPLE_ORIGIN", f"http://127.0.0.1:{port}")
+    app = create_app(examples, sandbox=sandbox, kv="memory")
+    try:
+        with running(app, port) as base:
+            assert httpx.get(f"{base}/hello").text == "Hello from a native wasm worker!"
+            assert httpx.get(f"{base}/api/42").json() == {"id": "42"}
+            assert httpx.get(f"{base}/counter").text == "This page was visited 1 time."
+            assert httpx.get(f"{base}/counter").text == "This page was visited 2 times."
+            proxied = json.loads(httpx.get(f"{base}/proxy").text)
+            assert proxied["ok"] is True
+            assert proxied["value"]["body"] == "Hello from a native wasm worker!"
+            assert "<h1>wws examples</h1>" in httpx.get(f"{base}/").text
+            assert httpx.get(f"{base}/style.css").status_code == 200
+            missing = httpx.get(f"{base}/missing")
+            assert (missing.status_code, "Nothing here" in missing.text) == (404, True)
+    finally:
+        app.state.project.close()
