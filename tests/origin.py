@@ -15,7 +15,8 @@ BIG_BYTES = 2 * 1024 * 1024
 
 
 class OriginHandler(BaseHTTPRequestHandler):
-    """/hello, /echo (method, headers, body as JSON), /redirect?to=URL&status=N, /big, /gzip-bomb, /slow, /binary."""
+    """/hello, /echo (method, headers, body as JSON), /redirect?to=URL&status=N, /big, /gzip-bomb, /slow,
+    /trickle, /binary."""
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
@@ -49,6 +50,13 @@ class OriginHandler(BaseHTTPRequestHandler):
         elif url.path == "/slow":
             time.sleep(float(query.get("seconds", "3")))
             self._send(200, b"late")
+        elif url.path == "/trickle":  # headers one line every 0.1 s: only a total deadline stops the wait
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                self.wfile.write(b"x-slow: yes\r\n")
+                self.wfile.flush()
+                time.sleep(0.1)
+            self.wfile.write(b"content-length: 0\r\n\r\n")
         elif url.path == "/binary":
             self._send(200, bytes(range(256)), {"content-type": "application/octet-stream"})
         else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,7 @@ from wws.config.model import HttpRequests
 from wws.errors import FetchRefused, HostCallError
 from wws.outbound import Fetcher, FetchRequest, check_allowed
 
-LOCAL = HttpRequests(allowed_hosts=("127.0.0.1",), allow_http=True)
+LOCAL = HttpRequests(allowed_hosts=("127.0.0.1:*",), allow_http=True)
 
 
 @pytest.mark.parametrize(
@@ -24,11 +26,16 @@ LOCAL = HttpRequests(allowed_hosts=("127.0.0.1",), allow_http=True)
         (("*.example.org",), "https://a.b.example.org/"),
         (("api.example.com:8443",), "https://api.example.com:8443/"),
         (("api.example.com:443",), "https://api.example.com/"),
+        (("api.example.com",), "http://api.example.com:80/"),
+        (("api.example.com:*",), "https://api.example.com:9999/"),
+        (("*.example.org:8443",), "https://a.example.org:8443/"),
+        (("[::1]:8080",), "https://[::1]:8080/"),
+        (("[::1]",), "https://[::1]/"),
         (("*",), "https://anything.test/"),
     ],
 )
 def test_check_allowed_accepts_listed_hosts(hosts: tuple[str, ...], url: str) -> None:
-    policy = HttpRequests(allowed_hosts=tuple(host.lower() for host in hosts))
+    policy = HttpRequests(allowed_hosts=tuple(host.lower() for host in hosts), allow_http=True)
     assert check_allowed(policy, "GET", url).host
 
 
@@ -41,6 +48,9 @@ def test_check_allowed_accepts_listed_hosts(hosts: tuple[str, ...], url: str) ->
         (HttpRequests(allowed_hosts=("*.example.org",)), "GET", "https://example.org/", "not in allowed_hosts"),
         (HttpRequests(allowed_hosts=("*.example.org",)), "GET", "https://badexample.org/", "not in allowed_hosts"),
         (HttpRequests(allowed_hosts=("api.example.com:8443",)), "GET", "https://api.example.com/", "not in"),
+        (HttpRequests(allowed_hosts=("api.example.com",)), "GET", "https://api.example.com:6379/", "not in"),
+        (HttpRequests(allowed_hosts=("[::1]:8080",)), "GET", "https://[::1]:9090/", "not in"),
+        (HttpRequests(allowed_hosts=("*",)), "GET", "https://user@/", "only absolute http"),
         (HttpRequests(allowed_hosts=("api.example.com",)), "GET", "http://api.example.com/", "plain http"),
         (HttpRequests(allowed_hosts=("a.test",), allowed_methods=("GET",)), "POST", "https://a.test/", "POST"),
         (HttpRequests(allowed_hosts=("*",)), "GET", "file:///etc/passwd", "only absolute http"),
@@ -86,15 +96,26 @@ def test_fetcher_refuses_a_redirect_to_a_host_not_allowed(fetcher: Fetcher, orig
         fetcher.fetch(LOCAL, request, timeout_s=5, max_bytes=10_000)
 
 
-def test_fetcher_caps_the_body_even_when_compressed(fetcher: Fetcher, origin: str) -> None:
-    for path in ("/big", "/gzip-bomb"):
-        with pytest.raises(HostCallError, match="larger than"):
-            fetcher.fetch(LOCAL, FetchRequest(origin + path), timeout_s=5, max_bytes=BIG_BYTES // 2)
+def test_fetcher_caps_the_body(fetcher: Fetcher, origin: str) -> None:
+    with pytest.raises(HostCallError, match="larger than"):
+        fetcher.fetch(LOCAL, FetchRequest(f"{origin}/big"), timeout_s=5, max_bytes=BIG_BYTES // 2)
 
 
-def test_fetcher_times_out(fetcher: Fetcher, origin: str) -> None:
-    with pytest.raises(HostCallError, match="timed out"):
-        fetcher.fetch(LOCAL, FetchRequest(f"{origin}/slow?seconds=2"), timeout_s=0.3, max_bytes=1000)
+def test_fetcher_never_decompresses_so_a_bomb_stays_small(fetcher: Fetcher, origin: str) -> None:
+    asked = json.loads(fetcher.fetch(LOCAL, FetchRequest(f"{origin}/echo"), timeout_s=5, max_bytes=10_000).body)
+    assert asked["headers"]["accept-encoding"] == "identity"
+    bomb = fetcher.fetch(LOCAL, FetchRequest(f"{origin}/gzip-bomb"), timeout_s=5, max_bytes=BIG_BYTES // 2)
+    assert ("content-encoding", "gzip") in bomb.headers
+    assert gzip.decompress(bomb.body) == b"\0" * BIG_BYTES
+    assert len(bomb.body) < 100_000
+
+
+@pytest.mark.parametrize("path", ["/slow?seconds=2", "/trickle"])
+def test_fetcher_deadline_covers_the_whole_exchange(fetcher: Fetcher, origin: str, path: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(HostCallError, match=r"timed out after 0\.5 s"):
+        fetcher.fetch(LOCAL, FetchRequest(origin + path), timeout_s=0.5, max_bytes=1000)
+    assert time.monotonic() - started < 2
 
 
 def test_fetcher_reports_an_unreachable_host(fetcher: Fetcher) -> None:

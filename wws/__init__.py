@@ -3,6 +3,7 @@
 from wws import errors
 from wws.runtimes import Runtime, init_runtime
 from wws.sandbox import Sandbox
+from wws.server import create_app
 from wws.worker import Worker, WorkerRequest, WorkerResponse
 
 __version__ = "0.1.0"
@@ -14,6 +15,7 @@ __all__ = [
     "WorkerRequest",
     "WorkerResponse",
     "__version__",
+    "create_app",
     "errors",
     "init_runtime",
 ]

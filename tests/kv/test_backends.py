@@ -121,3 +121,15 @@ def test_changes_between_keeps_only_what_the_worker_changed(
     before: dict[str, str], after: dict[str, str | None], changes: dict[str, str | None]
 ) -> None:
     assert changes_between(before, after) == changes
+
+
+def test_sqlite_kv_keeps_a_bounded_pool_however_many_threads_use_it(tmp_path: Path) -> None:
+    kv = open_kv("sqlite", tmp_path)
+    threads = [threading.Thread(target=kv.put, args=("ns", f"k{index}", "v")) for index in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(kv.items("ns")) == 60
+    assert kv.open_connections <= 8  # type: ignore[attr-defined]
+    kv.close()

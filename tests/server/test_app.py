@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -239,3 +240,33 @@ def test_a_worker_in_an_infinite_loop_does_not_block_the_others(project: Path, s
     assert fast.status_code == 201
     assert slow_status == [504]
     assert fast_seconds < 1.5  # well under the slow worker's 2 s deadline: it did not wait for it
+
+
+def test_app_does_not_run_a_worker_on_half_a_body(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    messages = [
+        {"type": "http.request", "body": b"half", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/1", "raw_path": b"/api/1", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver")], "server": ("testserver", 80), "client": ("127.0.0.1", 1),
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="wws.access"):
+        asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 499
+    access = next(record for record in caplog.records if record.name == "wws.access")
+    assert access.status == 499  # type: ignore[attr-defined]
+
+
+def test_app_answers_404_to_a_path_too_long_for_the_file_system(client: Client) -> None:
+    assert client.get("/" + "a" * 300 + ".wasm").status_code == 404
+    assert client.get("/" + "a" * 5000).status_code == 404

@@ -19,7 +19,7 @@ GREETING = "hi"
 [data.kv]
 namespace = "host-tests"
 [features.http_requests]
-allowed_hosts = ["127.0.0.1"]
+allowed_hosts = ["127.0.0.1:*"]
 allowed_methods = ["GET", "POST"]
 allow_http = true
 """

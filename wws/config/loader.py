@@ -6,6 +6,7 @@ reference the host environment as `$NAME` or `${NAME:-default}`; this is the onl
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
@@ -92,7 +93,8 @@ def _project_defaults(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
         stat = path.stat()
     except FileNotFoundError:
         return {}
-    return _cached_project_defaults(path, stat.st_mtime_ns, stat.st_size, tuple(sorted(environ.items())))
+    cached = _cached_project_defaults(path, stat.st_mtime_ns, stat.st_size, tuple(sorted(environ.items())))
+    return copy.deepcopy(cached)  # the cache must not share tables with the configs built from it
 
 
 @functools.lru_cache(maxsize=8)

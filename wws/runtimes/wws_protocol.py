@@ -19,7 +19,7 @@ from typing import Any
 from wws.errors import BadGuestOutput
 from wws.messages import WorkerRequest, WorkerResponse
 
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_VALUE = re.compile(r"[\r\n\0]")
 
 
@@ -58,8 +58,8 @@ def decode_response(output: bytes, worker: Path) -> WorkerResponse:
     if not isinstance(message, dict):
         raise bad(f"expected a JSON object, got {type(message).__name__}")
     status = message.get("status", 200)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise bad(f"status must be an integer from 100 to 599, not {status!r}")
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
+        raise bad(f"status must be an integer from 200 to 599, not {status!r}")
     data = message.get("data", "")
     if data is None:
         data = ""
@@ -87,7 +87,7 @@ def _headers(raw: Any, bad: Any) -> tuple[tuple[str, str], ...]:
         raise bad("headers must be an object")
     pairs = []
     for name, value in raw.items():
-        if not _TOKEN.match(name):
+        if not _TOKEN.fullmatch(name):
             raise bad(f"header name {name!r} is not a valid HTTP token")
         values = value if isinstance(value, list) else [value]
         for item in values:

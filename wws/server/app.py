@@ -37,6 +37,14 @@ from wws.worker.worker import Worker
 
 log = logging.getLogger(__name__)
 
+CLIENT_CLOSED_REQUEST = 499
+"""What the access log says when the client left mid-request (nginx's convention); nobody receives it."""
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body was complete: the worker must not run on half a request."""
+
+
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 """Headers a worker may not set: the server frames the response itself."""
 
@@ -162,6 +170,9 @@ class ProjectEndpoint:
             log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             public = f"Internal Server Error: the worker failed to load (request {request_id})"
             return PlainTextResponse(exc.format_message() if self.debug else public, status_code=500)
+        except ClientDisconnected:
+            log.info("%s [%s] the client left before sending its whole body", worker.relative_path, request_id)
+            return PlainTextResponse("Client Closed Request", status_code=CLIENT_CLOSED_REQUEST)
         except Exception:  # a host-side failure (a KV backend down…) answers this request, never the server
             log.exception("%s [%s] the host failed to serve this request", worker.relative_path, request_id)
             return PlainTextResponse(f"Internal Server Error (request {request_id})", status_code=500)
@@ -182,7 +193,7 @@ async def _read_body(scope: Scope, receive: Receive, worker: Worker) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnected
         body += message.get("body", b"")
         if len(body) > limit:
             raise RequestTooLarge(worker.path, f"request body is over the {limit}-byte limit")

@@ -65,7 +65,10 @@ class Project:
         dynamic route: `/index.js`, `/api/handler.toml` answer 404)."""
         if not path.lower().endswith(self._source_suffixes):
             return False
-        return (self.root / path.lstrip("/")).is_file()
+        try:
+            return (self.root / path.lstrip("/")).is_file()
+        except OSError:  # a name too long for the file system names no file
+            return False
 
     def preload(self) -> None:
         """Prepare and load every worker now, logging the ones that cannot load (they answer 500 when asked)."""
