@@ -13,18 +13,19 @@ FILES = ["fixed", "[id]", "[id]/fixed", "sub/[id]", "sub/[...all]", "sub/sub/[..
 ROUTER = Router([Route("/" + name, Path(name)) for name in FILES])
 
 
-@pytest.mark.parametrize(
-    ("request_path", "route", "params"),
-    [
-        ("/fixed", "/fixed", {}),
-        ("/any", "/[id]", {"id": "any"}),
-        ("/any/fixed", "/[id]/fixed", {"id": "any"}),
-        ("/sub/any", "/sub/[id]", {"id": "any"}),
-        ("/sub/any/catch/all", "/sub/[...all]", {"all": "any/catch/all"}),
-        ("/sub/sub/any/catch/all", "/sub/sub/[...all]", {"all": "any/catch/all"}),
-        ("/donot/exist", None, None),
-    ],
-)
+DESIGN_TABLE: list[tuple[str, str | None, dict[str, str] | None]] = [
+    ("/fixed", "/fixed", {}),
+    ("/any", "/[id]", {"id": "any"}),
+    ("/any/fixed", "/[id]/fixed", {"id": "any"}),
+    ("/sub/any", "/sub/[id]", {"id": "any"}),
+    ("/sub/any/catch/all", "/sub/[...all]", {"all": "any/catch/all"}),
+    ("/sub/sub/any/catch/all", "/sub/sub/[...all]", {"all": "any/catch/all"}),
+    ("/donot/exist", None, None),
+]
+"""The routing table of DESIGN.md: request path → route pattern and params (None: 404). The server tests reuse it."""
+
+
+@pytest.mark.parametrize(("request_path", "route", "params"), DESIGN_TABLE)
 def test_router_table_of_design(request_path: str, route: str | None, params: dict[str, str] | None) -> None:
     matched = ROUTER.match(request_path)
     if route is None:

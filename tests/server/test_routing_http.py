@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.routing.test_router import DESIGN_TABLE
 from tests.server.conftest import Client, running
 from wws.sandbox.engine import Sandbox
 from wws.server import create_app
@@ -29,12 +30,7 @@ def answered_by(response_text: str) -> tuple[str, dict[str, str]]:
 @pytest.mark.parametrize(
     ("path", "route", "params"),
     [
-        ("/fixed", "/fixed", {}),
-        ("/any", "/[id]", {"id": "any"}),
-        ("/any/fixed", "/[id]/fixed", {"id": "any"}),
-        ("/sub/any", "/sub/[id]", {"id": "any"}),
-        ("/sub/any/catch/all", "/sub/[...all]", {"all": "any/catch/all"}),
-        ("/sub/sub/any/catch/all", "/sub/sub/[...all]", {"all": "any/catch/all"}),
+        *((path, route, params) for path, route, params in DESIGN_TABLE if route is not None),
         ("/", "/", {}),
         ("/fixed/", "/fixed", {}),
         ("/sub/any/", "/sub/[id]", {"id": "any"}),
@@ -46,7 +42,9 @@ def test_routing_table_of_design_over_http(client: Client, path: str, route: str
     assert answered_by(response.text) == (route, params)
 
 
-@pytest.mark.parametrize("path", ["/donot/exist", "/_private/hidden", "/public/style.css"])
+@pytest.mark.parametrize(
+    "path", [*(path for path, route, _ in DESIGN_TABLE if route is None), "/_private/hidden", "/public/style.css"]
+)
 def test_unmatched_paths_get_the_404_page_with_status_404(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
