@@ -51,7 +51,7 @@ class HostImports:
             streams = self._stdio.streams_of(caller)
             base, size = _ffi.caller_memory(caller)
             pointer, length = args[0].i32 & 0xFFFFFFFF, args[1].i32 & 0xFFFFFFFF
-            if pointer + length > size:
+            if not size or pointer + length > size:
                 args[0].i32 = _FAULT
                 return 0
             message = _ffi.copy_out(base + pointer, length)
@@ -70,7 +70,7 @@ class HostImports:
             base, size = _ffi.caller_memory(caller)
             pointer, length = args[0].i32 & 0xFFFFFFFF, args[1].i32 & 0xFFFFFFFF
             result = streams.host_result[:length]
-            if pointer + len(result) > size:
+            if not size or pointer + len(result) > size:
                 args[0].i32 = _FAULT
                 return 0
             _ffi.copy_in(base + pointer, result)

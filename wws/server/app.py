@@ -1,10 +1,10 @@
 """`create_app(path, **options)`: the ASGI application (Starlette) serving a project, for any ASGI server.
 
 The order in which a request is answered: a path that tries to leave the tree or names a source or config file gets
-404; then a static route (`/about` → `about.wasm`) → a file of `public/` (GET and
-HEAD) → a dynamic or catch-all route → `public/404.html` (status 404) or a plain 404. Guest code runs in the thread
-pool, never on the event loop. A failing request gets the status its error deserves and a message without host
-details (unless `debug`); the operator's log line names the worker, the request id and the cause.
+404; then a static route (`/about` → `about.wasm`) → a file of `public/` (GET and HEAD) → a dynamic or catch-all
+route → `public/404.html` (status 404) or a plain 404. Guest code runs in the thread pool, never on the event loop.
+A failing request gets the status its error deserves and a message without host details (unless `debug`); the
+operator's log line names the worker, the request id and the cause.
 """
 
 from __future__ import annotations
