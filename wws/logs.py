@@ -16,6 +16,7 @@ LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 FIELDS = ("request_id", "worker", "method", "path", "status", "duration_ms", "level")
 
+_HANDLER_NAME = "wws"
 access_log = logging.getLogger("wws.access")
 guest_log = logging.getLogger("wws.guest")
 GUEST_LEVELS = {
@@ -53,9 +54,10 @@ def configure_logging(log_format: LogFormat = "text", *, verbose: bool = False) 
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for old in [existing for existing in root.handlers if existing.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)  # ours from an earlier call: `wws serve` switches the CLI's text logs to its format
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     access_log.setLevel(logging.INFO)
