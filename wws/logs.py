@@ -14,7 +14,7 @@ from typing import Literal
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
-FIELDS = ("request_id", "worker", "method", "path", "status", "duration_ms", "level")
+FIELDS = ("request_id", "worker", "method", "path", "status", "duration_ms")
 
 _HANDLER_NAME = "wws"
 access_log = logging.getLogger("wws.access")
@@ -40,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for name in FIELDS:
-            if name in record.__dict__ and name != "level":
+            if name in record.__dict__:
                 entry[name] = record.__dict__[name]
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

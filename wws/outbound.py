@@ -139,26 +139,28 @@ class Fetcher:
     def fetch(self, policy: HttpRequests, request: FetchRequest, *, timeout_s: float, max_bytes: int) -> FetchResponse:
         """Send `request` if `policy` allows it (and every redirect); raise `HostCallError` with a guest-readable
         reason when refused, unreachable, too slow or too large."""
-        check_allowed(policy, request.method, request.url)
-        return self._run(self._fetch_within(policy, request, timeout_s, max_bytes))
+        target = check_allowed(policy, request.method, request.url)  # refused at once, without the event loop
+        return self._run(self._fetch_within(policy, request, target, timeout_s, max_bytes))
 
     async def _fetch_within(
-        self, policy: HttpRequests, request: FetchRequest, timeout_s: float, max_bytes: int
+        self, policy: HttpRequests, request: FetchRequest, target: httpx.URL, timeout_s: float, max_bytes: int
     ) -> FetchResponse:
         try:
             async with asyncio.timeout(timeout_s):
-                return await self._fetch(policy, request, max_bytes)
+                return await self._fetch(policy, request, target, max_bytes)
         except TimeoutError:
             raise HostCallError(f"fetch {request.url}: timed out after {timeout_s:g} s") from None
         except httpx.HTTPError as exc:
             raise HostCallError(f"fetch {request.url}: {type(exc).__name__}: {exc}") from None
 
-    async def _fetch(self, policy: HttpRequests, request: FetchRequest, max_bytes: int) -> FetchResponse:
+    async def _fetch(
+        self, policy: HttpRequests, request: FetchRequest, target: httpx.URL, max_bytes: int
+    ) -> FetchResponse:
+        """Send to `target` (already checked), following redirects, each checked before it is sent."""
         method, url, body = request.method.upper(), request.url, request.body
         headers = [(name, value) for name, value in request.headers if name.lower() not in _HOST_SET_HEADERS]
         headers.append(("accept-encoding", "identity"))
         for _ in range(MAX_REDIRECTS + 1):
-            target = check_allowed(policy, method, url)
             outgoing = self._http().build_request(method, target, headers=headers, content=body or None)
             response = await self._http().send(outgoing, stream=True)
             try:
@@ -171,6 +173,7 @@ class Fetcher:
                     if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                         method, body = "GET", b""
                     url = str(following)
+                    target = check_allowed(policy, method, url)
                     continue
                 content = bytearray()
                 async for chunk in response.aiter_raw():

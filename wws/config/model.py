@@ -38,7 +38,7 @@ class Limits:
     fetch_timeout_ms: int = 10_000
     """Bound on one outbound request (redirects included), and never past the request's own deadline."""
     max_fetch_bytes: int = 10 * MIB
-    """Cap on the body of one outbound response, after decompression."""
+    """Cap on the body of one outbound response, as received (wws asks for it uncompressed and never decodes it)."""
 
     @property
     def memory_bytes(self) -> int:

@@ -132,7 +132,7 @@ class ProjectEndpoint:
         project = self.project
         path = request_path(scope.get("raw_path") or scope["path"].encode())
         if path is not None and self.prefix:
-            path = path[len(self.prefix) :] or "/" if _under(path, self.prefix) else None
+            path = (path[len(self.prefix) :] or "/") if _under(path, self.prefix) else None
         if path is None or project.names_a_source(path):
             return project.public.not_found(), None
         matched = project.router.match(path)

@@ -19,7 +19,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from wws.config.model import WorkerConfig
@@ -35,8 +34,7 @@ log = logging.getLogger(__name__)
 class HostAPI:
     """What the guest of one worker may ask of the host. Thread-safe; one per worker version."""
 
-    def __init__(self, worker: Path, name: str, config: WorkerConfig, kv: KVStore | None, fetcher: Fetcher | None):
-        self.worker = worker
+    def __init__(self, name: str, config: WorkerConfig, kv: KVStore | None, fetcher: Fetcher):
         self.name = name
         self.config = config
         self.kv = kv
@@ -76,8 +74,6 @@ class HostAPI:
 
     def fetch(self, request: FetchRequest, deadline: float) -> FetchResponse:
         """Send an outbound request, bounded by `fetch_timeout_ms` and by what is left of the request's deadline."""
-        if self.fetcher is None:
-            raise HostCallError("outbound HTTP is not available here")
         limits = self.config.limits
         remaining = deadline - time.monotonic() if deadline else limits.fetch_timeout_ms / 1000
         timeout = min(limits.fetch_timeout_ms / 1000, remaining)

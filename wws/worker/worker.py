@@ -62,7 +62,7 @@ class Worker:
         self.kv = kv if kv is not None else (MemoryKV() if self.config.kv_namespace else None)
         self._own_fetcher = fetcher is None
         self.fetcher = fetcher or Fetcher()
-        self.host = HostAPI(self.path, self.relative_path, self.config, self.kv, self.fetcher)
+        self.host = HostAPI(self.relative_path, self.config, self.kv, self.fetcher)
         self.runtime: Runtime = (registry or default_registry()).get(self.path.suffix)
         self.sandbox = sandbox or default_sandbox()
         self.pool_size = pool_size or default_pool_size()
