@@ -22,11 +22,15 @@ def bench_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
 
 @pytest.fixture(scope="session")
 def hello_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with hello.wasm (command, request isolation) and hello_warm.wasm (reactor, instance isolation)."""
+    """Hello workers: hello.wasm (command) and hello_js.js in request isolation, hello_warm.wasm (reactor) and
+    hello_js_warm.js in instance isolation."""
     project = tmp_path_factory.mktemp("bench-project")
     compile_c(WORKERS / "hello.c", project / "hello.wasm")
     compile_c(WORKERS / "hello_reactor.c", project / "hello_warm.wasm", "-mexec-model=reactor")
     (project / "hello_warm.toml").write_text('isolation = "instance"\n')
+    for name in ("hello_js.js", "hello_js_warm.js"):
+        (project / name).write_text((WORKERS / "hello.js").read_text())
+    (project / "hello_js_warm.toml").write_text('isolation = "instance"\n')
     return project
 
 

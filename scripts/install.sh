@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what wws and its tests need on a fresh Debian 12 machine (the C toolchain for the example and test workers,
-# redis-server for the Redis KV tests), then builds the examples. Idempotent.
+# redis-server for the Redis KV tests), then builds the JavaScript engine and the examples. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,9 @@ fi
 
 echo "installing wws (editable) with its development tools"
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+echo "building the JavaScript engine"
+bash scripts/build-quickjs.sh
 
 echo "building the examples"
 bash scripts/build-examples.sh

@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "DuplicateRuntime",
     "FetchRefused",
+    "GuestException",
     "GuestTimeout",
     "GuestTrap",
     "HostCallError",
@@ -92,6 +93,10 @@ class WorkerError(WwsError):
 
 class GuestTrap(WorkerError):
     """The guest trapped (unreachable, out-of-bounds access, stack overflow…) or exited with a non-zero code."""
+
+
+class GuestException(WorkerError):
+    """The worker's code threw an exception (or its promise rejected); `stderr_tail` holds the error and its stack."""
 
 
 class GuestTimeout(WorkerError):

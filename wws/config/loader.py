@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from wws.config.model import HttpRequests, Isolation, Limits, Mount, WorkerConfig
+from wws.config.model import DEFAULT_KV_BINDING, HttpRequests, Isolation, Limits, Mount, WorkerConfig
 from wws.errors import ConfigError
 
 T = TypeVar("T")
@@ -141,13 +141,15 @@ class _Parser:
             isolation = Isolation(isolation_text)
         except ValueError:
             raise self.error("isolation", f"must be 'request' or 'instance', not {isolation_text!r}") from None
+        kv_namespace, kv_binding = self._kv(raw.get("data", {}))
         return WorkerConfig(
             name=self._typed(raw, "name", str, None),
             version=self._version(raw),
             isolation=isolation,
             max_requests=self._positive(raw, "max_requests", 1000),
             vars=self._vars(raw.get("vars", {})),
-            kv_namespace=self._kv(raw.get("data", {})),
+            kv_namespace=kv_namespace,
+            kv_binding=kv_binding,
             folders=self._folders(raw.get("folders", [])),
             http_requests=self._http(raw.get("features", {})),
             limits=self._limits(raw.get("limits", {})),
@@ -211,17 +213,21 @@ class _Parser:
             f"refers to ${name}, which is not set in the environment (give a default: '${{{name}:-value}}')",
         )
 
-    def _kv(self, value: Any) -> str | None:
+    def _kv(self, value: Any) -> tuple[str | None, str]:
+        """(namespace, binding): the namespace, and the name under which JavaScript's `env` holds it."""
         data = self._table(value, "data")
         self._no_unknown(data, {"kv"}, "data.")
         if "kv" not in data:
-            return None
+            return None, DEFAULT_KV_BINDING
         kv = self._table(data["kv"], "data.kv")
-        self._no_unknown(kv, {"namespace"}, "data.kv.")
+        self._no_unknown(kv, {"namespace", "binding"}, "data.kv.")
         namespace = self._typed(kv, "namespace", str, "", "data.kv.")
         if not namespace:
             raise self.error("data.kv.namespace", "is required and must not be empty")
-        return namespace
+        binding = self._typed(kv, "binding", str, DEFAULT_KV_BINDING, "data.kv.")
+        if not binding.isidentifier():
+            raise self.error("data.kv.binding", f"must be a JavaScript identifier, not {binding!r}")
+        return namespace, binding
 
     def _folders(self, value: Any) -> tuple[Mount, ...]:
         if not isinstance(value, list):

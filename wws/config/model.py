@@ -63,6 +63,9 @@ class HttpRequests:
     allow_http: bool = False
 
 
+DEFAULT_KV_BINDING = "KV"
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     """Everything a worker's `<basename>.toml` can say. `WorkerConfig()` is the config of a worker without one."""
@@ -74,6 +77,8 @@ class WorkerConfig:
     """In `instance` isolation: requests an instance serves before it is replaced by a fresh one."""
     vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     kv_namespace: str | None = None
+    kv_binding: str = DEFAULT_KV_BINDING
+    """The name of the namespace in a JavaScript worker's `env` (Workers' binding name)."""
     folders: tuple[Mount, ...] = ()
     http_requests: HttpRequests = field(default_factory=HttpRequests)
     limits: Limits = field(default_factory=Limits)

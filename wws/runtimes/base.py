@@ -57,6 +57,10 @@ class Program(Protocol):
 
     def new_instance(self) -> GuestInstance: ...
 
+    def close(self) -> None:
+        """Drop whatever the program keeps between requests (called once, when its worker version retires)."""
+        ...
+
 
 @runtime_checkable
 class Runtime(Protocol):
@@ -69,6 +73,10 @@ class Runtime(Protocol):
 
     def fingerprint(self) -> str:
         """Identifies the glue and engine versions; part of every prepared folder's hash."""
+        ...
+
+    def sources(self, handler: Path) -> list[Path]:
+        """The files the worker is made of, the handler first: their names and bytes are part of its folder's hash."""
         ...
 
     def prepare(self, handler: Path, folder: Path) -> str:
@@ -92,6 +100,9 @@ class BaseRuntime:
 
     def fingerprint(self) -> str:
         return f"{self.language}-1"
+
+    def sources(self, handler: Path) -> list[Path]:
+        return [handler]
 
     def prepare(self, handler: Path, folder: Path) -> str:
         shutil.copyfile(handler, folder / handler.name)

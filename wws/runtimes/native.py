@@ -11,6 +11,7 @@ Two shapes are accepted:
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import wasmtime
@@ -73,6 +74,9 @@ class NativeProgram:
     def new_instance(self) -> NativeInstance:
         return NativeInstance(self)
 
+    def close(self) -> None:
+        """Nothing is kept between requests."""
+
 
 class NativeInstance:
     """One Store + Instance. A command serves one request; a reactor as many as its pool allows."""
@@ -91,20 +95,24 @@ class NativeInstance:
             raise
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
-        guest = self._guest
-        guest.begin(encode_request(request), request.request_id)
-        guest.call(self._entry)
-        try:
-            response = decode_response(bytes(guest.streams.stdout), self._program.worker.handler)
-        except BadGuestOutput as exc:
-            raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=stderr_tail(guest.streams)) from None
-        log_bytes = guest.streams.log_bytes()
-        if log_bytes:
-            return WorkerResponse(response.status, response.headers, response.body, response.kv, log_bytes)
-        return response
+        self._guest.begin(encode_request(request), request.request_id)
+        self._guest.call(self._entry)
+        return collect_response(self._guest, self._program.worker.handler)
 
     def memory_bytes(self) -> int:
         return self._guest.memory_bytes()
 
     def close(self) -> None:
         self._guest.close()
+
+
+def collect_response(guest: GuestStore, handler: Path) -> WorkerResponse:
+    """The response a guest wrote to stdout (wws protocol), with what it logged to stderr."""
+    try:
+        response = decode_response(bytes(guest.streams.stdout), handler)
+    except BadGuestOutput as exc:
+        raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=stderr_tail(guest.streams)) from None
+    log_bytes = guest.streams.log_bytes()
+    if log_bytes:
+        return WorkerResponse(response.status, response.headers, response.body, response.kv, log_bytes)
+    return response

@@ -21,9 +21,10 @@ ENTRY_POINT_GROUP = "wws.runtimes"
 
 def builtin_runtimes() -> list[Runtime]:
     """The runtimes that ship with wws (imported here, on first lookup, like plug-ins)."""
-    from wws.runtimes.native import NativeRuntime  # noqa: PLC0415 - lazy, as plug-ins are
+    from wws.runtimes.javascript import JavaScriptRuntime  # noqa: PLC0415 - lazy, as plug-ins are
+    from wws.runtimes.native import NativeRuntime  # noqa: PLC0415
 
-    return [NativeRuntime()]
+    return [NativeRuntime(), JavaScriptRuntime()]
 
 
 class RuntimeRegistry:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_VALUE = re.compile(r"[\r\n\0]")
 
 
-def encode_request(request: WorkerRequest) -> bytes:
+def encode_request(request: WorkerRequest, extra: Mapping[str, Any] | None = None) -> bytes:
+    """The request as the guest reads it; `extra` adds runtime-specific fields (the JavaScript glue's `env`)."""
     headers: dict[str, str] = {}
     for name, value in request.headers:
         previous = headers.get(name)
@@ -40,6 +42,8 @@ def encode_request(request: WorkerRequest) -> bytes:
     except UnicodeDecodeError:
         message["body"] = base64.b64encode(request.body).decode("ascii")
         message["body_base64"] = True
+    if extra:
+        message.update(extra)
     return json.dumps(message, separators=(",", ":")).encode()
 
 

@@ -164,3 +164,21 @@ def call_nullary(store: wasmtime.Store, func: wasmtime.Func) -> None:
         raise wasmtime.WasmtimeError._from_ptr(error)
     if trap:
         raise wasmtime.Trap._from_ptr(trap)
+
+
+def call_status(store: wasmtime.Store, func: wasmtime.Func) -> int:
+    """Call a `() -> i32` export the way `call_nullary` calls a `() -> ()` one, and return the i32."""
+    results = (ffi.wasmtime_val_raw_t * 1)()
+    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    error = ffi.wasmtime_func_call_unchecked(store._context(), ctypes.byref(func._func), results, 1, ctypes.byref(trap))
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+    if trap:
+        raise wasmtime.Trap._from_ptr(trap)
+    return int(results[0].i32)
+
+
+def memory_region(store: wasmtime.Store, memory: wasmtime.Memory) -> tuple[int, int]:
+    """(address, size) of a memory's bytes in this process, for copying it out at once."""
+    size = memory.data_len(store)
+    return (ctypes.addressof(memory.data_ptr(store).contents), size) if size else (0, 0)

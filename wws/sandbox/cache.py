@@ -1,6 +1,7 @@
 """Compiled modules cached on disk, so a second start loads in milliseconds what took seconds to compile.
 
-A cache file is `<key>.cwasm` where key = blake3(wasm bytes, wasmtime version, engine settings). Its content is the
+A cache file is `<key>.cwasm` where key = blake3(wasm bytes (or a caller's key, see `load_derived`), wasmtime
+version, engine settings). Its content is the
 blake3 digest of the payload followed by the payload (wasmtime's serialized module). The digest is checked before
 wasmtime sees the bytes: a truncated or corrupt file is never deserialized (that could crash the process); it is
 compiled again and rewritten. Files are written to a temporary name and renamed, so readers never see half a file.
@@ -13,6 +14,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -37,21 +39,33 @@ class ModuleCache:
         """How many modules this cache had to compile (the rest came from memory or disk): for tests and logs."""
 
     def key(self, wasm: bytes) -> str:
-        hasher = blake3.blake3(wasm)
-        hasher.update(f"\0wasmtime {wasmtime_version()}\0{self.engine_settings}".encode())
-        return hasher.hexdigest()
+        """The cache key of `wasm`: its bytes, the wasmtime version and the engine settings."""
+        return self._cache_key(blake3.blake3(wasm).hexdigest())
+
+    def _cache_key(self, inputs: str) -> str:
+        return blake3.blake3(f"{inputs}\0wasmtime {wasmtime_version()}\0{self.engine_settings}".encode()).hexdigest()
 
     def path(self, wasm: bytes) -> Path:
         return self.folder / f"{self.key(wasm)}.cwasm"
 
     def load(self, wasm: bytes) -> wasmtime.Module:
         """The compiled module for `wasm`: from memory, else from disk, else compiled (and saved)."""
-        key = self.key(wasm)
+        return self._load(self.key(wasm), lambda: wasm)
+
+    def load_derived(self, inputs_key: str, build: Callable[[], bytes]) -> wasmtime.Module:
+        """The module cached under `inputs_key`, calling `build()` for its bytes only when it is not cached yet.
+
+        For modules that cost something to produce (a pre-initialised snapshot): `inputs_key` must change with every
+        input of `build`; the wasmtime version and engine settings are added here.
+        """
+        return self._load(self._cache_key(inputs_key), build)
+
+    def _load(self, key: str, build: Callable[[], bytes]) -> wasmtime.Module:
         with self._lock:
             module = self._loaded.get(key)
         if module is not None:
             return module
-        module = self._from_disk(key) or self._compile(key, wasm)
+        module = self._from_disk(key) or self._compile(key, build())
         with self._lock:
             return self._loaded.setdefault(key, module)
 

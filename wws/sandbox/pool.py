@@ -31,7 +31,7 @@ class FreshInstances:
             instance.close()
 
     def close(self) -> None:
-        """Nothing is kept between requests."""
+        self._program.close()
 
 
 class WarmPool:
@@ -79,3 +79,4 @@ class WarmPool:
             idle, self._idle = self._idle, []
         for instance, _ in idle:
             instance.close()
+        self._program.close()

@@ -84,6 +84,17 @@ class GuestStore:
             if error is not None:
                 raise error from exc
 
+    def call_status(self, func: wasmtime.Func) -> int:
+        """Call a `() -> i32` guest export and return its status; failures raise as in `call` (a clean WASI exit
+        returns 0)."""
+        try:
+            return _ffi.call_status(self.store, func)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            error = self._failure(exc)
+            if error is not None:
+                raise error from exc
+            return 0
+
     def memory_bytes(self) -> int:
         """Current size of the guest's exported memory (0 if none). Looked up on first use: fresh instances that
         succeed never need it."""

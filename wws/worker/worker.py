@@ -80,11 +80,15 @@ class Worker:
 
     def prepare(self) -> PreparedFolder:
         """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs."""
-        try:
-            source = self.path.read_bytes()
-        except OSError as exc:
-            raise LoadError(self.path, f"cannot read: {exc.strerror}") from exc
-        digest = inputs_digest(self.relative_path, source, self.config.fingerprint(), self.runtime.fingerprint())
+        source = bytearray()
+        for file in self.runtime.sources(self.path):
+            try:
+                content = file.read_bytes()
+            except OSError as exc:
+                raise LoadError(self.path, f"cannot read {file}: {exc.strerror}") from exc
+            name = file.relative_to(self.path.parent).as_posix().encode() if file != self.path else b""
+            source += len(name).to_bytes(8, "little") + name + len(content).to_bytes(8, "little") + content
+        digest = inputs_digest(self.relative_path, bytes(source), self.config.fingerprint(), self.runtime.fingerprint())
         self.prepared = prepare_folder(
             self.root,
             self.runtime.language,

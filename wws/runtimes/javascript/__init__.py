@@ -1,0 +1,207 @@
+"""JavaScript workers: Cloudflare Workers-style handlers on QuickJS-NG, started from a pre-initialised snapshot.
+
+Per worker version, once: the engine starts, runs the glue (`wws/glue/javascript/`) and the worker's top-level code,
+and its memory becomes a snapshot module (see `wws.sandbox.snapshot`), compiled and cached on disk. Per request: a
+copy-on-write instance of that snapshot (or a warm one in `instance` isolation) reads the request JSON (the wws
+protocol plus `env` and `kv_binding`), runs the handler, and writes the response JSON.
+
+Nothing per-request is frozen in the snapshot: `Math.random` is reseeded and `performance.now()` restarts in every
+request, `crypto` reads the host's entropy, and `env` (the worker's `[vars]`, which may hold secrets) is passed with
+each request, never written into the cached image. Top-level code may not call the host (KV, fetch): as in Workers,
+I/O belongs in the handler.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import shutil
+import threading
+from pathlib import Path
+
+import wasmtime
+
+from wws.errors import GuestException, LoadError, WorkerError
+from wws.messages import WorkerRequest, WorkerResponse
+from wws.runtimes.base import BaseRuntime, PreparedWorker
+from wws.runtimes.javascript import engine
+from wws.runtimes.javascript.modules import local_imports
+from wws.runtimes.native import collect_response
+from wws.runtimes.wws_protocol import encode_request
+from wws.sandbox import _ffi
+from wws.sandbox.snapshot import SnapshotError, snapshot_module, stack_size
+from wws.sandbox.store import GuestStore
+from wws.sandbox.traps import stderr_tail
+
+GLUE_DESTINATION = "glue"
+INIT_EXPORTS = ("_initialize", "wws_init")
+HANDLE_EXPORT = "wws_handle"
+MAX_RECYCLED = 2
+"""Reset instances kept per worker version (each holds its image's pages resident, about 1.6 MiB)."""
+
+
+class JavaScriptRuntime(BaseRuntime):
+    """`.js` and `.mjs` files (ES modules)."""
+
+    language = "javascript"
+    extensions: tuple[str, ...] = (".js", ".mjs")
+
+    def fingerprint(self) -> str:
+        return f"javascript-{engine.fingerprint()}"
+
+    def sources(self, handler: Path) -> list[Path]:
+        try:
+            return local_imports(handler)
+        except ValueError as exc:
+            raise LoadError(handler, str(exc)) from None
+
+    def prepare(self, handler: Path, folder: Path) -> str:
+        """Copy the handler and its local imports (keeping their relative paths) and the glue into `folder`."""
+        for source in self.sources(handler):
+            target = folder / source.relative_to(handler.parent)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        glue = folder / GLUE_DESTINATION
+        glue.mkdir(exist_ok=True)
+        for path in engine.glue_files():
+            shutil.copyfile(path, glue / path.name)
+        return handler.name
+
+    def load(self, worker: PreparedWorker) -> JavaScriptProgram:
+        cache = worker.sandbox.cache
+        engine_wasm = engine.engine_bytes()
+        engine_module = cache.load(engine_wasm)
+        snapshot = cache.load_derived(
+            f"javascript-snapshot\0{cache.key(engine_wasm)}\0{worker.folder.name}",
+            lambda: _initialise(worker, engine_module, engine_wasm),
+        )
+        try:
+            pre = worker.sandbox.linker.instantiate_pre(snapshot)
+        except wasmtime.WasmtimeError as exc:
+            raise LoadError(worker.handler, f"the engine snapshot cannot be linked: {exc}") from exc
+        return JavaScriptProgram(worker, pre, stack_size(engine_wasm))
+
+
+def _initialise(worker: PreparedWorker, engine_module: wasmtime.Module, engine_wasm: bytes) -> bytes:
+    """Run the engine's start-up, the glue and the worker's top-level code; return the snapshot module."""
+    guest = GuestStore(worker.sandbox, dataclasses.replace(worker.spec, host=None))
+    try:
+        instance = guest.instantiate(worker.sandbox.linker.instantiate_pre(engine_module))
+        guest.begin(b"")
+        guest.call(guest.export(instance, INIT_EXPORTS[0]))
+        if guest.call_status(guest.export(instance, INIT_EXPORTS[1])) != 0:
+            raise LoadError(worker.handler, stderr_tail(guest.streams) or "the engine failed to start")
+        memory = guest.export(instance, "memory")
+        base, size = _ffi.memory_region(guest.store, memory)
+        image = _ffi.copy_out(base, size)
+    except WorkerError as exc:
+        raise LoadError(worker.handler, f"its top-level code failed: {exc.cause}\n{exc.stderr_tail}".strip()) from exc
+    finally:
+        guest.close()
+    stack = stack_size(engine_wasm)
+    try:
+        return snapshot_module(engine_wasm, bytes(stack) + image[stack:], drop_exports=INIT_EXPORTS)
+    except SnapshotError as exc:
+        raise LoadError(worker.handler, f"cannot snapshot the engine: {exc}") from exc
+
+
+class JavaScriptProgram:
+    """A pre-initialised worker version: every instance starts with the glue and the worker's module loaded.
+
+    A fresh instance costs little to create but much to warm up: each page of the image it touches is a
+    copy-on-write fault (about 95 for a hello request, most of its time). So an instance that finished its request
+    normally is *recycled*: its whole memory is overwritten with the image (copied from a pristine instance that
+    never runs) and it serves the next request as a fresh instance would, byte for byte: same memory, same globals
+    (the stack pointer is back at its initial value when a call returns), same table. An instance that trapped, timed
+    out or grew its memory is dropped instead. At most `MAX_RECYCLED` instances wait per worker version.
+    """
+
+    reusable = True
+
+    def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, stack_size: int):
+        self.worker = worker
+        self.pre = pre
+        binding = worker.config.kv_binding if worker.config.kv_namespace is not None else None
+        self.extra = {"env": dict(worker.config.vars), "kv_binding": binding}
+        self._pristine = JavaScriptInstance(self)
+        self.image_address, self.image_size = self._pristine.memory_region()
+        self.stack_size = stack_size
+        self._recycled: list[JavaScriptInstance] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def new_instance(self) -> JavaScriptInstance:
+        with self._lock:
+            if self._recycled:
+                return self._recycled.pop()
+        return JavaScriptInstance(self)
+
+    def recycle(self, instance: JavaScriptInstance) -> bool:
+        """Reset `instance` to the image and keep it for the next request; False when it must be dropped."""
+        if self._closed or not instance.clean:
+            return False
+        address, size = instance.memory_region()
+        if size != self.image_size or len(self._recycled) >= MAX_RECYCLED:
+            return False
+        stack = self.stack_size
+        ctypes.memset(address, 0, stack)
+        ctypes.memmove(address + stack, self.image_address + stack, size - stack)
+        with self._lock:
+            if self._closed:
+                return False
+            self._recycled.append(instance)
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            waiting, self._recycled = self._recycled, []
+        for instance in waiting:
+            instance.drop()
+        self._pristine.drop()
+
+
+class JavaScriptInstance:
+    """One instance of the snapshot: one request (request isolation) or many in turn (instance isolation)."""
+
+    def __init__(self, program: JavaScriptProgram):
+        self._program = program
+        self._guest = GuestStore(program.worker.sandbox, program.worker.spec)
+        try:
+            instance = self._guest.instantiate(program.pre)
+            self._entry = self._guest.export(instance, HANDLE_EXPORT)
+            self._memory = self._guest.export(instance, "memory")
+        except BaseException:
+            self._guest.close()
+            raise
+        self.clean = True
+        """False from the start of a call until it returns: an instance whose call failed is never recycled."""
+
+    def handle(self, request: WorkerRequest) -> WorkerResponse:
+        guest = self._guest
+        guest.begin(encode_request(request, self._program.extra), request.request_id)
+        self.clean = False
+        status = guest.call_status(self._entry)
+        self.clean = True
+        if status != 0:
+            tail = stderr_tail(guest.streams)
+            first_line = tail.splitlines()[0] if tail else "the handler failed"
+            raise GuestException(self._program.worker.handler, f"threw {first_line}", stderr_tail=tail)
+        return collect_response(guest, self._program.worker.handler)
+
+    def memory_region(self) -> tuple[int, int]:
+        return _ffi.memory_region(self._guest.store, self._memory)
+
+    def memory_bytes(self) -> int:
+        return self._guest.memory_bytes()
+
+    def close(self) -> None:
+        """Done with this instance: recycled when it can be, else dropped."""
+        if not self._program.recycle(self):
+            self.drop()
+
+    def drop(self) -> None:
+        self._guest.close()
+
+
+__all__ = ["JavaScriptRuntime"]
