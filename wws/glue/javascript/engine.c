@@ -26,7 +26,8 @@ WWS_IMPORT("host_result") int32_t wws_host_result(char *answer, int32_t length);
 
 #define SOURCE_ROOT "/src/"
 #define GLUE_ENTRY "glue/runtime.js"
-#define STACK_MARGIN (192 * 1024) /* C frames QuickJS does not check, below its own limit */
+#define STACK_MARGIN (512 * 1024) /* below QuickJS's limit: unchecked C frames, and wasmtime's 2 MiB native stack
+                                    (about 3 native bytes per linear byte) must not run out first */
 #define GC_HEADROOM (8 * 1024 * 1024) /* a short request never collects: a cycle walks (and so copies) every page */
 #define MAX_SLEEP_MS 10           /* sleep in short slices so the host's deadline can interrupt between them */
 
