@@ -20,6 +20,9 @@ fi
 echo "installing wws (editable) with its development tools"
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
 
+echo "installing workerd (the compatibility oracle of the JavaScript tests), pinned in tools/package-lock.json"
+npm ci --silent --no-audit --no-fund --prefix tools
+
 echo "building the JavaScript engine"
 bash scripts/build-quickjs.sh
 

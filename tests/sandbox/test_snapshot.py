@@ -12,7 +12,10 @@ COUNTER = """
   (memory (export "memory") 1)
   (global $sp (mut i32) (i32.const 1024))
   (data (i32.const 2048) "seed")
-  (func (export "init") (drop (memory.grow (i32.const 1))) (i32.store (i32.const 4096) (i32.const 41)) (i32.store8 (i32.const 70000) (i32.const 7)))
+  (func (export "init")
+    (drop (memory.grow (i32.const 1)))
+    (i32.store (i32.const 4096) (i32.const 41))
+    (i32.store8 (i32.const 70000) (i32.const 7)))
   (func (export "next") (result i32)
     (i32.store (i32.const 4096) (i32.add (i32.load (i32.const 4096)) (i32.const 1)))
     (i32.load (i32.const 4096))))
@@ -53,7 +56,7 @@ def test_nonzero_runs_skip_long_zero_gaps_only() -> None:
 
 def test_stack_size_is_the_initial_stack_pointer_below_all_data() -> None:
     assert stack_size(wasmtime.wat2wasm(COUNTER)) == 1024
-    data_below = COUNTER.replace("(i32.const 2048) \"seed\"", "(i32.const 16) \"seed\"")
+    data_below = COUNTER.replace('(i32.const 2048) "seed"', '(i32.const 16) "seed"')
     assert stack_size(wasmtime.wat2wasm(data_below)) == 0
 
 

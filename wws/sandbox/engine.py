@@ -21,8 +21,9 @@ TICK_SECONDS = 0.010
 """Epoch granularity: deadlines are checked every 10 ms (a 1.2x slowdown measured, against 1.3x for fuel)."""
 
 MAX_WASM_STACK = 2 * 1024 * 1024
-"""Native stack a guest call may use (wasmtime's default is 512 KiB; 2 MiB is the most it allows without async support). Interpreters recurse deeply in native code:
-QuickJS reaches its own limit (a catchable RangeError) before this one. Threads that run guests have 8 MiB stacks."""
+"""Native stack a guest call may use: wasmtime's default is 512 KiB; 2 MiB is the most it allows without async
+support. Interpreters recurse deeply in native code, and QuickJS must reach its own limit (a catchable RangeError)
+before this one. The threads that run guests have 8 MiB stacks."""
 
 ENGINE_SETTINGS = "epoch_interruption=1 max_wasm_stack=2MiB"
 """The engine flags that change compiled code, part of every compiled-module cache key."""

@@ -22,7 +22,9 @@ def js_worker(tmp_path: Path, sandbox: Sandbox) -> Iterator[MakeJsWorker]:
     """js_worker(source, config=None, name="index.js", files={"_lib/a.js": "..."}) → a loaded Worker."""
     workers: list[Worker] = []
 
-    def make(source: str, config: str | None = None, name: str = "index.js", files: dict[str, str] | None = None) -> Worker:
+    def make(
+        source: str, config: str | None = None, name: str = "index.js", files: dict[str, str] | None = None
+    ) -> Worker:
         handler = tmp_path / name
         handler.parent.mkdir(parents=True, exist_ok=True)
         handler.write_text(source)

@@ -118,7 +118,9 @@ def test_fetch_to_a_host_not_allowed_rejects_with_a_type_error(js_worker: MakeJs
     assert "allowed_hosts" in answer["message"]
 
 
-def test_console_writes_to_the_worker_log_with_levels(js_worker: MakeJsWorker, caplog: pytest.LogCaptureFixture) -> None:
+def test_console_writes_to_the_worker_log_with_levels(
+    js_worker: MakeJsWorker, caplog: pytest.LogCaptureFixture
+) -> None:
     worker = js_worker(
         """export default { fetch() {
           console.log("plain", 1, { a: [1, "x"] });
@@ -134,5 +136,8 @@ def test_console_writes_to_the_worker_log_with_levels(js_worker: MakeJsWorker, c
     records = [(record.levelno, record.getMessage()) for record in caplog.records if record.name == "wws.guest"]
     assert (logging.INFO, 'logger.js [req-42] plain 1 { a: [ 1, "x" ] }') in records
     assert (logging.WARNING, "logger.js [req-42] careful n=42") in records
-    assert any(level == logging.ERROR and "Error: bad thing" in message and "logger.js" in message for level, message in records)
+    assert any(
+        level == logging.ERROR and "Error: bad thing" in message and "logger.js" in message
+        for level, message in records
+    )
     assert (logging.DEBUG, "logger.js [req-42] details") in records

@@ -129,5 +129,7 @@ def test_concurrent_requests_in_request_isolation_never_share_state(js_worker: M
 
     worker = js_worker(COUNTER)
     with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: json.loads(worker.handle(WorkerRequest("http://localhost/")).body), range(40)))
+        answers = list(
+            pool.map(lambda _: json.loads(worker.handle(WorkerRequest("http://localhost/")).body), range(40))
+        )
     assert {answer["count"] for answer in answers} == {1}

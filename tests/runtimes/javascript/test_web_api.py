@@ -85,7 +85,7 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     ),
     (
         "response_null_body",
-        'const r = new Response(null, {status: 204}); return [r.status, await r.text(), r.body]',
+        "const r = new Response(null, {status: 204}); return [r.status, await r.text(), r.body]",
         [204, "", None],
         {},
     ),
@@ -394,7 +394,11 @@ def api_worker(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> It
 
 @pytest.mark.parametrize(("name", "body", "expected", "fields"), CASES, ids=[case[0] for case in CASES])
 def test_web_api(api_worker: Worker, name: str, body: str, expected: Any, fields: dict[str, Any]) -> None:
-    response = api_worker.handle(WorkerRequest(f"http://localhost/{name}?q=1" if name == "request_basics" else f"http://localhost/{name}", **fields))
+    response = api_worker.handle(
+        WorkerRequest(
+            f"http://localhost/{name}?q=1" if name == "request_basics" else f"http://localhost/{name}", **fields
+        )
+    )
     assert response.status == 200, response.body
     answer = json.loads(response.body)
     assert "error" not in answer, f"{answer['error']}\n{answer['stack']}"

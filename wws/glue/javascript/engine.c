@@ -143,10 +143,21 @@ static char *normalize_module(JSContext *context, const char *base, const char *
     return path;
 }
 
+/* True when a path segment of `name` is "..": such a name could reach outside the worker's folder. */
+static int climbs_out(const char *name) {
+    for (const char *segment = name; segment; segment = strchr(segment, '/')) {
+        if (*segment == '/')
+            segment++;
+        if (segment[0] == '.' && segment[1] == '.' && (segment[2] == '/' || segment[2] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
 static JSModuleDef *load_module(JSContext *context, const char *name, void *opaque) {
     (void)opaque;
     char path[1024];
-    if (snprintf(path, sizeof path, "%s%s", SOURCE_ROOT, name) >= (int)sizeof path || strstr(name, "..")) {
+    if (snprintf(path, sizeof path, "%s%s", SOURCE_ROOT, name) >= (int)sizeof path || climbs_out(name)) {
         JS_ThrowReferenceError(context, "cannot load module '%s'", name);
         return NULL;
     }

@@ -324,6 +324,12 @@ function parse(input, base) {
     }
     return record;
   }
+  if (record.scheme === "file:") {
+    // file: has an authority only after exactly two slashes ("file:///etc" has an empty host).
+    text = /^[/\\]{2}/.test(text) ? parseAuthority(record, text.slice(2), special, input) : text;
+    record.host ??= "";
+    return finishPath(record, text, special, splitQuery);
+  }
   if (special || text.startsWith("//")) {
     if (special) text = text.replace(/^[/\\]*/, "");
     else text = text.slice(2);
