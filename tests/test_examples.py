@@ -18,6 +18,15 @@ from wws.server import create_app
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 BUILDS = {"hello.c": "hello.wasm", "item.c": "api/[id].wasm", "counter.c": "counter.wasm", "proxy.c": "proxy.wasm"}
+JAVASCRIPT = {
+    "js/hello.js",
+    "js/service-worker.js",
+    "js/users/[id].js",
+    "js/docs/[...path].js",
+    "js/counter.js",
+    "js/fetch.js",
+    "js/pixel.js",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +47,7 @@ def test_build_script_and_this_test_build_the_same_workers(examples: Path) -> No
         assert target in script
     assert {route.file.relative_to(examples).as_posix() for route in discover_routes(
         examples, default_registry().extensions()
-    )} == set(BUILDS.values())  # fmt: skip
+    )} == set(BUILDS.values()) | JAVASCRIPT  # fmt: skip
 
 
 def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,6 +63,25 @@ def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch:
             proxied = json.loads(httpx.get(f"{base}/proxy").text)
             assert proxied["ok"] is True
             assert proxied["value"]["body"] == "Hello from a native wasm worker!"
+            assert httpx.get(f"{base}/js/hello?name=you").text == "Hello, you! (JavaScript, module syntax)"
+            assert httpx.post(f"{base}/js/service-worker").json() == {
+                "style": "service-worker",
+                "method": "POST",
+                "path": "/js/service-worker",
+            }
+            assert httpx.get(f"{base}/js/users/42").json() == {"id": "42", "name": "user 42", "even": True}
+            docs = httpx.get(f"{base}/js/docs/guide/install/linux")
+            assert "3 level(s): guide › install › linux" in docs.text
+            assert docs.headers["content-type"] == "text/html; charset=utf-8"
+            assert httpx.get(f"{base}/js/counter").json() == {"visits": 1}
+            assert httpx.get(f"{base}/js/counter").json() == {"visits": 2}
+            assert httpx.get(f"{base}/js/fetch").json() == {
+                "status": 200,
+                "body": "Hello, fetch! (JavaScript, module syntax)",
+            }
+            pixel = httpx.get(f"{base}/js/pixel")
+            assert (pixel.headers["content-type"], pixel.content[:8]) == ("image/png", b"\x89PNG\r\n\x1a\n")
+            assert pixel.headers["etag"] != httpx.get(f"{base}/js/pixel").headers["etag"]
             assert "<h1>wws examples</h1>" in httpx.get(f"{base}/").text
             assert httpx.get(f"{base}/style.css").status_code == 200
             missing = httpx.get(f"{base}/missing")
