@@ -71,7 +71,7 @@ def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch:
             }
             assert httpx.get(f"{base}/js/users/42").json() == {"id": "42", "name": "user 42", "even": True}
             docs = httpx.get(f"{base}/js/docs/guide/install/linux")
-            assert "3 level(s): guide › install › linux" in docs.text
+            assert "3 level(s): guide / install / linux" in docs.text
             assert docs.headers["content-type"] == "text/html; charset=utf-8"
             assert httpx.get(f"{base}/js/counter").json() == {"visits": 1}
             assert httpx.get(f"{base}/js/counter").json() == {"visits": 2}

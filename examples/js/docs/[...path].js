@@ -2,7 +2,7 @@
 export default {
   async fetch(request) {
     const parts = request.params.path.split("/");
-    return new Response(`<h1>Docs</h1><p>You asked for ${parts.length} level(s): ${parts.join(" › ")}</p>`, {
+    return new Response(`<h1>Docs</h1><p>You asked for ${parts.length} level(s): ${parts.join(" / ")}</p>`, {
       headers: { "content-type": "text/html; charset=utf-8" },
     });
   },
