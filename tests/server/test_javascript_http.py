@@ -14,7 +14,7 @@ from wws.sandbox.engine import Sandbox
 from wws.server import create_app
 
 WORKERS = {
-    "ok.js": 'export default { fetch: (request) => new Response(`ok ${request.method}`) };',
+    "ok.js": "export default { fetch: (request) => new Response(`ok ${request.method}`) };",
     "broken.js": "export default {\n  fetch(request) {\n    return new Response('x';\n  },\n};\n",
     "throws.js": 'export default { fetch() { throw new RangeError("out of range on purpose"); } };',
     "api/[id].js": """export default {
