@@ -133,3 +133,21 @@ def test_concurrent_requests_in_request_isolation_never_share_state(js_worker: M
             pool.map(lambda _: json.loads(worker.handle(WorkerRequest("http://localhost/")).body), range(40))
         )
     assert {answer["count"] for answer in answers} == {1}
+
+
+def test_state_never_survives_a_request_that_grew_memory_or_failed(js_worker: MakeJsWorker) -> None:
+    worker = js_worker(
+        """let count = 0;
+        let hoard = null;
+        export default { async fetch(request) {
+          count += 1;
+          if (request.url.endsWith("/grow")) hoard = new Uint8Array(32 * 1024 * 1024).fill(1);
+          if (request.url.endsWith("/fail")) throw new Error("failed after counting");
+          return Response.json({ count, hoard: hoard === null ? 0 : hoard.length });
+        } };"""
+    )
+    assert get_json(worker, "http://localhost/grow") == {"count": 1, "hoard": 32 * 1024 * 1024}
+    assert get_json(worker) == {"count": 1, "hoard": 0}
+    with pytest.raises(Exception, match="failed after counting"):
+        get(worker, "http://localhost/fail")
+    assert [get_json(worker) for _ in range(3)] == [{"count": 1, "hoard": 0}] * 3

@@ -110,8 +110,9 @@ class JavaScriptProgram:
 
     A fresh instance costs little to create but much to warm up: each page of the image it touches is a
     copy-on-write fault (about 95 for a hello request, most of its time). So an instance that finished its request
-    normally is *recycled*: its whole memory is overwritten with the image (copied from a pristine instance that
-    never runs) and it serves the next request as a fresh instance would, byte for byte: same memory, same globals
+    normally is *recycled*: its stack is zeroed and the rest of its memory overwritten with the image (read from a
+    pristine instance that never runs), so it serves the next request as a fresh instance would, byte for byte: same
+    memory, same globals
     (the stack pointer is back at its initial value when a call returns), same table. An instance that trapped, timed
     out or grew its memory is dropped instead. At most `MAX_RECYCLED` instances wait per worker version.
     """
@@ -138,17 +139,16 @@ class JavaScriptProgram:
 
     def recycle(self, instance: JavaScriptInstance) -> bool:
         """Reset `instance` to the image and keep it for the next request; False when it must be dropped."""
-        if self._closed or not instance.clean:
+        if not instance.clean:
             return False
         address, size = instance.memory_region()
-        if size != self.image_size or len(self._recycled) >= MAX_RECYCLED:
+        if size != self.image_size:
             return False
-        stack = self.stack_size
-        ctypes.memset(address, 0, stack)
-        ctypes.memmove(address + stack, self.image_address + stack, size - stack)
-        with self._lock:
-            if self._closed:
+        with self._lock:  # held while copying: `close()` must not free the pristine image under the copy
+            if self._closed or len(self._recycled) >= MAX_RECYCLED:
                 return False
+            ctypes.memset(address, 0, self.stack_size)
+            ctypes.memmove(address + self.stack_size, self.image_address + self.stack_size, size - self.stack_size)
             self._recycled.append(instance)
         return True
 
