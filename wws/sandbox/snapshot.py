@@ -78,22 +78,19 @@ class _Reader:
         return value
 
     def uleb(self) -> int:
-        result = shift = 0
-        while True:
-            byte = self.byte()
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return result
+        return self._leb(signed=False)
 
     def sleb(self) -> int:
+        return self._leb(signed=True)
+
+    def _leb(self, *, signed: bool) -> int:
         result = shift = 0
         while True:
             byte = self.byte()
             result |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
-                return result - (1 << shift) if byte & 0x40 else result
+                return result - (1 << shift) if signed and byte & 0x40 else result
 
     def take(self, count: int) -> bytes:
         if self.position + count > self.end:

@@ -225,27 +225,6 @@ static JSValue native_random(JSContext *context, JSValueConst this_val, int argc
     return buffer;
 }
 
-static JSValue native_sleep(JSContext *context, JSValueConst this_val, int argc, JSValueConst *argv) {
-    double ms;
-    if (JS_ToFloat64(context, &ms, argv[0]))
-        return JS_EXCEPTION;
-    if (ms > MAX_SLEEP_MS)
-        ms = MAX_SLEEP_MS;
-    if (ms > 0)
-        usleep((useconds_t)(ms * 1000));
-    return JS_UNDEFINED;
-}
-
-static JSValue native_stderr(JSContext *context, JSValueConst this_val, int argc, JSValueConst *argv) {
-    size_t length;
-    const char *text = JS_ToCStringLen(context, &length, argv[0]);
-    if (!text)
-        return JS_EXCEPTION;
-    write_all(2, text, length);
-    JS_FreeCString(context, text);
-    return JS_UNDEFINED;
-}
-
 /* UTF-8 of a string, lone surrogates replaced by U+FFFD (TextEncoder.encode). */
 static JSValue native_utf8_encode(JSContext *context, JSValueConst this_val, int argc, JSValueConst *argv) {
     JSAtom method = JS_NewAtom(context, "toWellFormed");
@@ -347,8 +326,6 @@ static JSValue native_utf8_decode(JSContext *context, JSValueConst this_val, int
 static const JSCFunctionListEntry natives[] = {
     JS_CFUNC_DEF("host", 1, native_host),
     JS_CFUNC_DEF("random", 1, native_random),
-    JS_CFUNC_DEF("sleep", 1, native_sleep),
-    JS_CFUNC_DEF("stderr", 1, native_stderr),
     JS_CFUNC_DEF("utf8Encode", 1, native_utf8_encode),
     JS_CFUNC_DEF("utf8Decode", 3, native_utf8_decode),
 };

@@ -2,7 +2,7 @@
 const natives = globalThis.__wws;
 delete globalThis.__wws;
 
-export const { random, sleep, stderr, utf8Encode, utf8Decode } = natives;
+export const { random, utf8Encode, utf8Decode } = natives;
 
 // Call the host API (see wws/worker/host.py): throws an Error with the host's reason when it refuses.
 export function host(op, args = {}) {
