@@ -1,9 +1,9 @@
 """JavaScript workers: Cloudflare Workers-style handlers on QuickJS-NG, started from a pre-initialised snapshot.
 
 Per worker version, once: the engine starts, runs the glue (`wws/glue/javascript/`) and the worker's top-level code,
-and its memory becomes a snapshot module (see `wws.sandbox.snapshot`), compiled and cached on disk. Per request: a
-copy-on-write instance of that snapshot (or a warm one in `instance` isolation) reads the request JSON (the wws
-protocol plus `env` and `kv_binding`), runs the handler, and writes the response JSON.
+and its memory becomes a snapshot module (see `wws.sandbox.snapshot`), compiled and cached on disk. Per request: an
+instance in the snapshot's state (see `JavaScriptProgram`), or a warm one in `instance` isolation, reads the request
+JSON (the wws protocol plus `env` and `kv_binding`), runs the handler, and writes the response JSON.
 
 Nothing per-request is frozen in the snapshot: `Math.random` is reseeded and `performance.now()` restarts in every
 request, `crypto` reads the host's entropy, and `env` (the worker's `[vars]`, which may hold secrets) is passed with
@@ -29,7 +29,7 @@ from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
 from wws.sandbox import _ffi
-from wws.sandbox.snapshot import SnapshotError, snapshot_module, stack_size
+from wws.sandbox.snapshot import SnapshotError, snapshot_module
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import stderr_tail
 
@@ -79,7 +79,7 @@ class JavaScriptRuntime(BaseRuntime):
             pre = worker.sandbox.linker.instantiate_pre(snapshot)
         except wasmtime.WasmtimeError as exc:
             raise LoadError(worker.handler, f"the engine snapshot cannot be linked: {exc}") from exc
-        return JavaScriptProgram(worker, pre, stack_size(engine_wasm))
+        return JavaScriptProgram(worker, pre, engine.stack_size())
 
 
 def _initialise(worker: PreparedWorker, engine_module: wasmtime.Module, engine_wasm: bytes) -> bytes:
@@ -98,7 +98,7 @@ def _initialise(worker: PreparedWorker, engine_module: wasmtime.Module, engine_w
         raise LoadError(worker.handler, f"its top-level code failed: {exc.cause}\n{exc.stderr_tail}".strip()) from exc
     finally:
         guest.close()
-    stack = stack_size(engine_wasm)
+    stack = engine.stack_size()
     try:
         return snapshot_module(engine_wasm, bytes(stack) + image[stack:], drop_exports=INIT_EXPORTS)
     except SnapshotError as exc:
@@ -112,9 +112,9 @@ class JavaScriptProgram:
     copy-on-write fault (about 95 for a hello request, most of its time). So an instance that finished its request
     normally is *recycled*: its stack is zeroed and the rest of its memory overwritten with the image (read from a
     pristine instance that never runs), so it serves the next request as a fresh instance would, byte for byte: same
-    memory, same globals
-    (the stack pointer is back at its initial value when a call returns), same table. An instance that trapped, timed
-    out or grew its memory is dropped instead. At most `MAX_RECYCLED` instances wait per worker version.
+    memory, same globals (the stack pointer is back at its initial value when a call returns), same table. An
+    instance that trapped, timed out or grew its memory is dropped instead. At most `MAX_RECYCLED` instances wait per
+    worker version.
     """
 
     reusable = True

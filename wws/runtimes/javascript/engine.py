@@ -12,6 +12,7 @@ from pathlib import Path
 import blake3
 
 from wws.errors import LoadError
+from wws.sandbox import snapshot
 
 ENGINE_FILE = Path(__file__).with_name("quickjs.wasm")
 GLUE_FOLDER = Path(__file__).parents[2] / "glue" / "javascript"
@@ -41,3 +42,9 @@ def fingerprint() -> str:
     for path in glue_files():
         hasher.update(path.name.encode() + b"\0" + path.read_bytes())
     return hasher.hexdigest()[:32]
+
+
+@functools.cache
+def stack_size() -> int:
+    """The engine's stack (linked first in memory): dead between calls, zeroed in snapshots and recycled instances."""
+    return snapshot.stack_size(engine_bytes())
