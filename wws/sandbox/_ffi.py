@@ -156,26 +156,26 @@ def call_nullary(store: wasmtime.Store, func: wasmtime.Func) -> None:
 
     Raises what wasmtime-py would: `Trap`, or `WasmtimeError` (`ExitTrap` for a WASI exit).
     """
-    trap = ctypes.POINTER(ffi.wasm_trap_t)()
-    error = ffi.wasmtime_func_call_unchecked(
-        store._context(), ctypes.byref(func._func), _NO_VALUES, 0, ctypes.byref(trap)
-    )
-    if error:
-        raise wasmtime.WasmtimeError._from_ptr(error)
-    if trap:
-        raise wasmtime.Trap._from_ptr(trap)
+    _call_unchecked(store, func, _NO_VALUES, 0)
 
 
 def call_status(store: wasmtime.Store, func: wasmtime.Func) -> int:
     """Call a `() -> i32` export the way `call_nullary` calls a `() -> ()` one, and return the i32."""
     results = (ffi.wasmtime_val_raw_t * 1)()
+    _call_unchecked(store, func, results, 1)
+    return int(results[0].i32)
+
+
+def _call_unchecked(store: wasmtime.Store, func: wasmtime.Func, values: Any, count: int) -> None:
+    """Call `func` with `count` raw values (room for its results too); the caller vouches for the function's type."""
     trap = ctypes.POINTER(ffi.wasm_trap_t)()
-    error = ffi.wasmtime_func_call_unchecked(store._context(), ctypes.byref(func._func), results, 1, ctypes.byref(trap))
+    error = ffi.wasmtime_func_call_unchecked(
+        store._context(), ctypes.byref(func._func), values, count, ctypes.byref(trap)
+    )
     if error:
         raise wasmtime.WasmtimeError._from_ptr(error)
     if trap:
         raise wasmtime.Trap._from_ptr(trap)
-    return int(results[0].i32)
 
 
 def memory_region(store: wasmtime.Store, memory: wasmtime.Memory) -> tuple[int, int]:

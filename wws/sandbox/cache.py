@@ -1,10 +1,10 @@
 """Compiled modules cached on disk, so a second start loads in milliseconds what took seconds to compile.
 
 A cache file is `<key>.cwasm` where key = blake3(wasm bytes (or a caller's key, see `load_derived`), wasmtime
-version, engine settings). Its content is the
-blake3 digest of the payload followed by the payload (wasmtime's serialized module). The digest is checked before
-wasmtime sees the bytes: a truncated or corrupt file is never deserialized (that could crash the process); it is
-compiled again and rewritten. Files are written to a temporary name and renamed, so readers never see half a file.
+version, engine settings). Its content is the blake3 digest of the payload followed by the payload (wasmtime's
+serialized module). The digest is checked before wasmtime sees the bytes: a truncated or corrupt file is never
+deserialized (that could crash the process); it is compiled again and rewritten. Files are written to a temporary
+name and renamed, so readers never see half a file.
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ class SnapshotError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Global:
-    index: int
     mutable: bool
     valtype: int
     initial: int | None
@@ -158,14 +157,11 @@ def _import_count(body: bytes, kind: int) -> int:
 
 def globals_of(module: bytes) -> list[Global]:
     """The globals the module defines (not imported ones), with their constant initial values."""
-    imported = 0
     found: list[Global] = []
     for section_id, body in _sections(module):
-        if section_id == _IMPORT:
-            imported = _import_count(body, 3)
-        elif section_id == _GLOBAL:
+        if section_id == _GLOBAL:
             reader = _Reader(body)
-            for offset in range(reader.uleb()):
+            for _ in range(reader.uleb()):
                 valtype, mutable = reader.byte(), reader.byte() == 1
                 opcode = reader.byte()
                 initial = None
@@ -181,7 +177,7 @@ def globals_of(module: bytes) -> list[Global]:
                     raise SnapshotError(f"unsupported global initialiser (opcode {opcode:#x})")
                 if reader.byte() != _END:
                     raise SnapshotError("unsupported global initialiser (not a single constant)")
-                found.append(Global(imported + offset, mutable, valtype, initial))
+                found.append(Global(mutable, valtype, initial))
     return found
 
 

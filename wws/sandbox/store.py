@@ -6,9 +6,10 @@ Created per request in `request` isolation and per warm instance in `instance` i
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import wasmtime
 
@@ -19,6 +20,8 @@ from wws.sandbox.engine import Sandbox
 from wws.sandbox.hostcalls import HostCalls
 from wws.sandbox.stdio import Streams
 from wws.sandbox.traps import translate
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,23 +80,21 @@ class GuestStore:
 
     def call(self, func: wasmtime.Func) -> None:
         """Call a `() -> ()` guest export; a clean WASI exit returns, any failure raises a WorkerError."""
-        try:
-            _ffi.call_nullary(self.store, func)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            error = self._failure(exc)
-            if error is not None:
-                raise error from exc
+        self._guarded(_ffi.call_nullary, func)
 
     def call_status(self, func: wasmtime.Func) -> int:
         """Call a `() -> i32` guest export and return its status; failures raise as in `call` (a clean WASI exit
         returns 0)."""
+        return self._guarded(_ffi.call_status, func) or 0
+
+    def _guarded(self, call: Callable[[wasmtime.Store, wasmtime.Func], T], func: wasmtime.Func) -> T | None:
         try:
-            return _ffi.call_status(self.store, func)
+            return call(self.store, func)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             error = self._failure(exc)
             if error is not None:
                 raise error from exc
-            return 0
+            return None
 
     def memory_bytes(self) -> int:
         """Current size of the guest's exported memory (0 if none). Looked up on first use: fresh instances that

@@ -40,19 +40,8 @@ export class BodyHolder {
     return source;
   }
 
-  _peekSource() {
-    return this.#source;
-  }
-
   #checkUnused() {
     if (this.#used) throw new TypeError("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
-  }
-
-  #consume() {
-    this.#checkUnused();
-    const source = this.#source;
-    if (source) this.#used = true;
-    return source;
   }
 
   get bodyUsed() {
@@ -64,7 +53,7 @@ export class BodyHolder {
   }
 
   async text() {
-    const source = this.#consume();
+    const source = this._takeSource();
     if (!source) return "";
     return "text" in source ? source.text : decoder.decode(source.bytes);
   }
@@ -74,7 +63,7 @@ export class BodyHolder {
   }
 
   async bytes() {
-    const source = this.#consume();
+    const source = this._takeSource();
     if (!source) return new Uint8Array(0);
     return "text" in source ? encoder.encode(source.text) : source.bytes.slice();
   }
