@@ -23,8 +23,9 @@ def builtin_runtimes() -> list[Runtime]:
     """The runtimes that ship with wws (imported here, on first lookup, like plug-ins)."""
     from wws.runtimes.javascript import JavaScriptRuntime  # noqa: PLC0415 - lazy, as plug-ins are
     from wws.runtimes.native import NativeRuntime  # noqa: PLC0415
+    from wws.runtimes.python import PythonRuntime  # noqa: PLC0415
 
-    return [NativeRuntime(), JavaScriptRuntime()]
+    return [NativeRuntime(), JavaScriptRuntime(), PythonRuntime()]
 
 
 class RuntimeRegistry:

@@ -17,9 +17,13 @@ import threading
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any, TypeVar
 
 import blake3
 import wasmtime
+import wasmtime.component
+
+T = TypeVar("T", wasmtime.Module, wasmtime.component.Component)
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ class ModuleCache:
         self.engine = engine
         self.folder = folder
         self.engine_settings = engine_settings
-        self._loaded: dict[str, wasmtime.Module] = {}
+        self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.compiled = 0
         """How many modules this cache had to compile (the rest came from memory or disk): for tests and logs."""
@@ -60,16 +64,21 @@ class ModuleCache:
         """
         return self._load(self._cache_key(inputs_key), build)
 
-    def _load(self, key: str, build: Callable[[], bytes]) -> wasmtime.Module:
+    def load_component(self, inputs_key: str, build: Callable[[], bytes]) -> wasmtime.component.Component:
+        """As `load_derived`, for a component (the component model's binary)."""
+        return self._load(self._cache_key(f"component\0{inputs_key}"), build, wasmtime.component.Component)
+
+    def _load(self, key: str, build: Callable[[], bytes], kind: type[T] = wasmtime.Module) -> T:  # type: ignore[assignment]
         with self._lock:
             module = self._loaded.get(key)
-        if module is not None:
+        if isinstance(module, kind):
             return module
-        module = self._from_disk(key) or self._compile(key, build())
+        module = self._from_disk(key, kind) or self._compile(key, build(), kind)
         with self._lock:
-            return self._loaded.setdefault(key, module)
+            loaded: T = self._loaded.setdefault(key, module)
+            return loaded
 
-    def _from_disk(self, key: str) -> wasmtime.Module | None:
+    def _from_disk(self, key: str, kind: type[T]) -> T | None:
         path = self.folder / f"{key}.cwasm"
         try:
             data = path.read_bytes()
@@ -80,13 +89,13 @@ class ModuleCache:
             log.warning("compiled-module cache file %s is corrupt or truncated; compiling again", path)
             return None
         try:
-            return wasmtime.Module.deserialize(self.engine, payload)
+            return kind.deserialize(self.engine, payload)
         except wasmtime.WasmtimeError as exc:
             log.warning("compiled-module cache file %s is not usable (%s); compiling again", path, exc)
             return None
 
-    def _compile(self, key: str, wasm: bytes) -> wasmtime.Module:
-        module = wasmtime.Module(self.engine, wasm)
+    def _compile(self, key: str, wasm: bytes, kind: type[T]) -> T:
+        module = kind(self.engine, wasm)
         self.compiled += 1
         payload = bytes(module.serialize())
         try:

@@ -1,0 +1,114 @@
+"""The guest's side of the host: host calls, the worker's log, and an event loop for async handlers.
+
+Runs inside the sandbox (CPython in WASI, built by componentize-py); imported once, when the engine is built.
+"""
+
+import asyncio
+import asyncio.base_events
+import contextlib
+import io
+import json
+import logging
+import time
+
+from wit_world.imports import host
+
+
+class HostError(Exception):
+    """The host refused a call (a host not allowed, no KV namespace, a timeout): the message says why."""
+
+
+def call(op, **args):
+    """One host call (see `wws.worker.host`); returns its value or raises `HostError`."""
+    args["op"] = op
+    answer = json.loads(host.call(json.dumps(args, separators=(",", ":"))))
+    if not answer.get("ok"):
+        raise HostError(answer.get("error") or f"{op} failed")
+    return answer.get("value")
+
+
+def log(level, message):
+    """Send one line to the worker's log; never fails (a log line lost is better than a request lost)."""
+    with contextlib.suppress(Exception):
+        call("log", level=level, message=message)
+
+
+class LogStream(io.TextIOBase):
+    """`sys.stdout` and `sys.stderr`: each complete line goes to the worker's log at `level`."""
+
+    def __init__(self, level):
+        self._level = level
+        self._pending = ""
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            log(self._level, line)
+        return len(text)
+
+    def flush(self):
+        if self._pending:
+            line, self._pending = self._pending, ""
+            log(self._level, line)
+
+    def discard(self):
+        self._pending = ""
+
+
+_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn"}
+
+
+class LogHandler(logging.Handler):
+    """The root logger's handler: records go to the worker's log with their level."""
+
+    def emit(self, record):
+        try:
+            message = self.format(record)
+        except Exception:
+            message = record.getMessage()
+        log(_LEVELS.get(record.levelno, "error" if record.levelno > logging.WARNING else "debug"), message)
+
+
+class _Sleeper:
+    """Stands in for a selector: the guest has no sockets, so waiting for the next timer is all there is."""
+
+    def select(self, timeout):
+        if timeout is None:
+            raise RuntimeError("the handler awaits something that can never finish (there is nothing to wait for)")
+        if timeout > 0:
+            time.sleep(timeout)
+        return []
+
+    def close(self):
+        pass
+
+
+class EventLoop(asyncio.base_events.BaseEventLoop):
+    """An asyncio loop without a self-pipe (WASI has no socketpair): tasks, timers, `gather` and `sleep` work."""
+
+    def __init__(self):
+        super().__init__()
+        self._selector = _Sleeper()
+
+    def _process_events(self, event_list):
+        pass
+
+    def _write_to_self(self):
+        pass
+
+    def run(self, awaitable):
+        """Run `awaitable` to completion, then cancel whatever it left running (nothing outlives a request)."""
+        try:
+            return self.run_until_complete(awaitable)
+        finally:
+            leftover = [task for task in asyncio.all_tasks(self) if not task.done()]
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                self.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))

@@ -1,0 +1,263 @@
+"""Python workers: handlers in the style of the original wws or of Cloudflare's Python Workers, on CPython 3.14.
+
+The engine (see `engine.py`) is a component that starts with CPython and the glue already initialised. Per worker
+version, once: every `.py` file of the prepared folder is compiled (by the engine itself, so the bytecode matches)
+and written beside it as a `.pyc`, and the handler's code object is kept by the host. Per request: a fresh instance
+(or a warm one, in `instance` isolation) receives the handler's code with the request, runs its top level and the
+handler, and answers the response JSON; an exception becomes a traceback for the operator.
+
+The guest sees `/src` (the prepared folder: the handler, its `_`-folders and `libs/`) and `/python` (the standard
+library), both read-only, plus the config's `[[folders]]`. `hash()` of str and bytes uses a seed fixed when the
+engine is built (CPython computes it once, before the snapshot); `random`, `os.urandom`, `uuid4` and `secrets`
+differ in every instance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+
+from wws.config.model import Limits, Mount
+from wws.errors import GuestException, LoadError, MemoryLimitExceeded, WorkerError
+from wws.messages import WorkerRequest, WorkerResponse
+from wws.runtimes.base import GUEST_ROOT, BaseRuntime, PreparedWorker
+from wws.runtimes.python import engine
+from wws.runtimes.python.libs import RequirementsError, install_libs, requirements_of
+from wws.runtimes.wws_protocol import decode_response, encode_request
+from wws.sandbox.components import ComponentGuest, ComponentLinker
+from wws.sandbox.engine import Sandbox
+from wws.sandbox.store import SandboxSpec
+
+STDLIB_ROOT = "/python"
+LIBS_FOLDER = "libs"
+MAX_HELPER_FILES = 1000
+PYC_FOLDER = "__pycache__"
+CACHE_TAG = "cpython-314"
+"""`sys.implementation.cache_tag` of the engine's CPython: names the `.pyc` files it reads (checked at build)."""
+
+
+class PythonRuntime(BaseRuntime):
+    """`.py` files."""
+
+    language = "python"
+    extensions: tuple[str, ...] = (".py",)
+
+    def __init__(self) -> None:
+        self._engines: weakref.WeakKeyDictionary[Sandbox, PythonEngine] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def fingerprint(self) -> str:
+        return f"python-{engine.fingerprint()[:32]}"
+
+    def sources(self, handler: Path) -> list[Path]:
+        """The handler, the files of the `_`-prefixed folders beside it, and the `requirements.txt` beside it."""
+        files = [handler]
+        for folder in sorted(handler.parent.glob("_*/")):
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and PYC_FOLDER not in path.parts and not path.name.startswith("."):
+                    files.append(path)
+                    if len(files) > MAX_HELPER_FILES:
+                        raise LoadError(handler, f"its _-prefixed folders hold over {MAX_HELPER_FILES} files")
+        requirements = requirements_of(handler)
+        if requirements is not None:
+            files.append(requirements)
+        return files
+
+    def prepare(self, handler: Path, folder: Path) -> str:
+        for source in self.sources(handler):
+            target = folder / source.relative_to(handler.parent)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        requirements = requirements_of(handler)
+        if requirements is not None:
+            try:
+                install_libs(requirements, folder / LIBS_FOLDER)
+            except RequirementsError as exc:
+                raise LoadError(handler, f"{requirements.name}: {exc}") from None
+        return handler.name
+
+    def preopens(self, folder: Path) -> tuple[Mount, ...]:
+        return (Mount(folder, GUEST_ROOT), Mount(engine.stdlib_folder(), STDLIB_ROOT))
+
+    def load(self, worker: PreparedWorker) -> PythonProgram:
+        python = self.engine(worker.sandbox)
+        code = python.compile_folder(worker.folder, worker.source_name, worker.handler)
+        program = PythonProgram(worker, python, code)
+        program.check()
+        return program
+
+    def engine(self, sandbox: Sandbox) -> PythonEngine:
+        """The engine of `sandbox`, built (the first time on this machine) or loaded from the cache."""
+        with self._lock:
+            python = self._engines.get(sandbox)
+            if python is None:
+                python = self._engines[sandbox] = PythonEngine(sandbox)
+            return python
+
+
+class PythonEngine:
+    """The compiled engine component of one sandbox, and a warm instance of it that compiles Python source."""
+
+    def __init__(self, sandbox: Sandbox):
+        self._compile_lock = threading.Lock()
+        self.linker = ComponentLinker(sandbox, engine.HOST_INTERFACE)
+        folder = engine.engine_folder()
+        key = f"python-engine\0{engine.fingerprint()}"
+        with engine.build_lock(folder):
+            if (folder / engine.READY_FILE).is_file():
+                self.component = sandbox.cache.load_component(key, (folder / engine.COMPONENT_FILE).read_bytes)
+                self._compiler = self._new_compiler()
+            else:
+                self._build(folder, sandbox, key)
+
+    def _build(self, folder: Path, sandbox: Sandbox, key: str) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        try:
+            engine.build_files(work)
+            engine.log.warning("building the Python engine: compiling the component to machine code…")
+            wasm = (work / engine.COMPONENT_FILE).read_bytes()
+            self.component = sandbox.cache.load_component(key, lambda: wasm)
+            self._compiler = self._new_compiler()
+            engine.log.warning("building the Python engine: compiling the standard library to bytecode…")
+            stdlib = work / engine.STDLIB_FOLDER
+            for path in sorted(stdlib.rglob("*.py")):
+                try:
+                    self._write_pyc(path, f"{STDLIB_ROOT}/{path.relative_to(stdlib).as_posix()}")
+                except SyntaxError:
+                    continue  # test data and templates that are not meant to compile
+            (work / engine.READY_FILE).write_text(engine.fingerprint() + "\n")
+            work.rename(folder)
+            engine.log.warning("the Python engine is ready in %s", folder)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _new_compiler(self) -> ComponentGuest:
+        spec = SandboxSpec(
+            worker=Path("<python compiler>"),
+            argv=(),
+            env=(),
+            mounts=(),
+            limits=Limits(timeout_ms=120_000, memory_mb=1024),
+        )
+        return ComponentGuest(self.linker, self.component, spec)
+
+    def compile(self, source: str, guest_path: str) -> bytes:
+        """The `.pyc` of `source`; raises SyntaxError (with the guest's message) when it does not compile."""
+        with self._compile_lock:
+            answer = json.loads(self._compiler.call("compile-source", source, guest_path))
+        if "error" in answer:
+            error = SyntaxError(answer["error"])
+            error.lineno = answer.get("line")
+            raise error
+        if answer.get("tag") != CACHE_TAG:
+            raise engine.EngineBuildError(f"the engine's CPython reads {answer.get('tag')} bytecode, not {CACHE_TAG}")
+        return str(answer["pyc"]).encode("latin-1")
+
+    def _write_pyc(self, path: Path, guest_path: str) -> bytes:
+        pyc = self.compile(path.read_bytes().decode("utf-8", "replace"), guest_path)
+        cache = path.parent / PYC_FOLDER
+        cache.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=cache, suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            file.write(pyc)
+        os.replace(temporary, cache / f"{path.stem}.{CACHE_TAG}.pyc")
+        return pyc
+
+    def compile_folder(self, folder: Path, source_name: str, handler: Path) -> str:
+        """Write the `.pyc` of every `.py` in the prepared folder that has none; return the handler's code."""
+        code = b""
+        for path in sorted(folder.rglob("*.py")):
+            relative = path.relative_to(folder).as_posix()
+            compiled = path.parent / PYC_FOLDER / f"{path.stem}.{CACHE_TAG}.pyc"
+            try:
+                pyc = compiled.read_bytes() if compiled.is_file() else self._write_pyc(path, f"{GUEST_ROOT}/{relative}")
+            except SyntaxError as exc:
+                raise LoadError(handler, f"does not compile:\n{host_paths(str(exc), handler, folder)}") from None
+            if relative == source_name:
+                code = pyc[16:]
+        return code.decode("latin-1")
+
+
+class PythonProgram:
+    """A loaded worker version: the engine, and the handler's code object that each instance receives."""
+
+    reusable = True
+
+    def __init__(self, worker: PreparedWorker, python: PythonEngine, code: str):
+        self.worker = worker
+        self.python = python
+        self.code = code
+        binding = worker.config.kv_binding if worker.config.kv_namespace is not None else None
+        self.extra = {"env": dict(worker.config.vars), "kv_binding": binding}
+
+    def check(self) -> None:
+        """Load the handler once (its top level, host calls refused) so that its errors show at load."""
+        spec = self.worker.spec
+        instance = PythonInstance(self, SandboxSpec(spec.worker, spec.argv, spec.env, spec.mounts, spec.limits))
+        try:
+            instance.load()
+        except WorkerError as exc:
+            raise LoadError(self.worker.handler, f"its top-level code failed: {exc.cause}\n{exc.stderr_tail}") from exc
+        finally:
+            instance.close()
+
+    def new_instance(self) -> PythonInstance:
+        return PythonInstance(self, self.worker.spec)
+
+    def close(self) -> None:
+        """Instances share nothing that needs closing."""
+
+
+class PythonInstance:
+    """One instance of the engine: one request (request isolation) or many in turn (instance isolation)."""
+
+    def __init__(self, program: PythonProgram, spec: SandboxSpec):
+        self._program = program
+        self._guest = ComponentGuest(program.python.linker, program.python.component, spec)
+        self._code = program.code
+
+    def load(self) -> None:
+        self._answer(self._guest.call("handle", self._code, ""))
+        self._code = ""
+
+    def handle(self, request: WorkerRequest) -> WorkerResponse:
+        message = encode_request(request, self._program.extra).decode()
+        answer = self._answer(self._guest.call("handle", self._code, message, request_id=request.request_id))
+        self._code = ""
+        return decode_response(answer.encode(), self._program.worker.handler)
+
+    def _answer(self, answer: str) -> str:
+        if not answer.startswith('{"error"'):
+            return answer
+        failure = json.loads(answer)
+        worker = self._program.worker
+        trace = host_paths(str(failure["error"]), worker.handler, worker.folder)
+        last = trace.strip().splitlines()[-1] if trace.strip() else "an exception"
+        if failure.get("kind") == "memory":
+            cap = worker.spec.limits.memory_mb
+            raise MemoryLimitExceeded(worker.handler, f"hit its memory limit of {cap} MiB ({last})", stderr_tail=trace)
+        raise GuestException(worker.handler, f"raised {last}", stderr_tail=trace)
+
+    def memory_bytes(self) -> int:
+        """Unknown: a component's memory is not visible to the host (the store's limit still applies)."""
+        return 0
+
+    def close(self) -> None:
+        self._guest.close()
+
+
+def host_paths(text: str, handler: Path, folder: Path) -> str:
+    """`text` (a traceback) with the guest's paths of the worker's files turned into their paths on the host."""
+    libs = f"{GUEST_ROOT}/{LIBS_FOLDER}/"
+    text = text.replace(f'File "{libs}', f'File "{folder / LIBS_FOLDER}/')
+    return re.sub(rf'File "{re.escape(GUEST_ROOT)}/', f'File "{handler.parent}/', text)
+
+
+__all__ = ["PythonRuntime"]

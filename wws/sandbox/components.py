@@ -1,0 +1,132 @@
+"""Guests that are components (the component model, WASI preview 2): their linker, their stores and their calls.
+
+Runtimes built as components (Python, through componentize-py) reach the host through one typed import,
+`call: func(message: string) -> string`, carrying the same JSON host calls as native modules (`wws.worker.host`).
+A component's memory is not reachable from wasmtime-py, so its output comes back as the call's result rather than
+through host stdio; its log lines come through the `log` host call, capped per request like stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import wasmtime
+import wasmtime.component
+
+from wws.errors import GuestTimeout, GuestTrap, WorkerError
+from wws.sandbox.engine import Sandbox
+from wws.sandbox.store import SandboxSpec
+from wws.sandbox.traps import wasmtime_cause
+
+_NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
+_LOG_DROPPED = '{"ok":true,"value":null}'
+
+
+@dataclass(slots=True)
+class _Call:
+    """What the host import needs to answer the calling thread's guest: whose request it is, and its budget."""
+
+    spec: SandboxSpec
+    request_id: str
+    deadline: float
+    log_bytes: int = 0
+    log_capped: bool = field(default=False)
+
+
+class ComponentLinker:
+    """A component linker with WASI preview 2 and the host-call import `interface` (e.g. `wws:python/host`)."""
+
+    def __init__(self, sandbox: Sandbox, interface: str):
+        self.sandbox = sandbox
+        self.linker = wasmtime.component.Linker(sandbox.engine)
+        self.linker.add_wasip2()
+        with self.linker.root() as root, root.add_instance(interface) as host:
+            host.add_func("call", self._host_call)
+        self._local = threading.local()
+
+    def _host_call(self, _store: Any, message: str) -> str:
+        """Answer one host call of the guest running on this thread (guest calls never leave their thread)."""
+        current: _Call | None = getattr(self._local, "call", None)
+        if current is None or current.spec.host is None:
+            return _NO_HOST
+        if not self._within_log_budget(current, message):
+            return _LOG_DROPPED
+        return current.spec.host.call(message.encode(), current.request_id, current.deadline).decode()
+
+    @staticmethod
+    def _within_log_budget(current: _Call, message: str) -> bool:
+        """Log lines count against `max_log_bytes` per request; past it they are dropped (and the drop noted)."""
+        try:
+            is_log = json.loads(message).get("op") == "log"
+        except (ValueError, AttributeError):
+            return True
+        if not is_log:
+            return True
+        current.log_bytes += len(message)
+        if current.log_bytes <= current.spec.limits.max_log_bytes:
+            return True
+        if not current.log_capped and current.spec.host is not None:
+            current.log_capped = True
+            notice = {"op": "log", "level": "warn", "message": "(log output over the limit; the rest is dropped)"}
+            current.spec.host.call(json.dumps(notice).encode(), current.request_id, current.deadline)
+        return False
+
+
+class ComponentGuest:
+    """One Store and one instance of a component, with its WASI context (declared env, mounts) and limits."""
+
+    def __init__(self, linker: ComponentLinker, component: wasmtime.component.Component, spec: SandboxSpec):
+        self.spec = spec
+        self._linker = linker
+        self._ticks = linker.sandbox.deadline_ticks(spec.limits.timeout_ms)
+        self.store = wasmtime.Store(linker.sandbox.engine)
+        wasi = wasmtime.WasiConfig()
+        if spec.env:
+            wasi.env = [list(pair) for pair in spec.env]
+        for mount in spec.mounts:
+            wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
+        self.store.set_wasi(wasi)
+        self.store.set_limits(memory_size=spec.limits.memory_bytes)
+        self.store.set_epoch_deadline(self._ticks)
+        try:
+            self.instance = linker.linker.instantiate(self.store, component)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            self.store.close()
+            raise self._failure(exc) from exc
+        self._funcs: dict[str, wasmtime.component.Func] = {}
+
+    def call(self, export: str, *args: str, request_id: str = "") -> str:
+        """Call a `(string…) -> string` export under the request's deadline; failures raise a `WorkerError`."""
+        func = self._funcs.get(export)
+        if func is None:
+            func = self.instance.get_func(self.store, export)
+            if func is None:
+                raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
+            self._funcs[export] = func
+        self.store.set_epoch_deadline(self._ticks)
+        local = self._linker._local
+        local.call = _Call(self.spec, request_id, time.monotonic() + self.spec.limits.timeout_ms / 1000)
+        try:
+            result = func(self.store, *args)
+            func.post_return(self.store)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            raise self._failure(exc) from exc
+        finally:
+            local.call = None
+        if not isinstance(result, str):
+            raise GuestTrap(self.spec.worker, f"'{export}' answered {type(result).__name__}, not a string")
+        return result
+
+    def close(self) -> None:
+        self._funcs.clear()
+        self.store.close()
+
+    def _failure(self, exc: Exception) -> WorkerError:
+        if isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+            return GuestTimeout(self.spec.worker, f"ran past its deadline of {self.spec.limits.timeout_ms} ms")
+        return GuestTrap(self.spec.worker, f"trapped: {wasmtime_cause(exc)}")
+
