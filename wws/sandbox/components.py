@@ -24,6 +24,7 @@ from wws.sandbox.traps import wasmtime_cause
 
 _NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
 _LOG_DROPPED = '{"ok":true,"value":null}'
+_INTERRUPT = "wasm trap: interrupt"
 
 
 @dataclass(slots=True)
@@ -126,7 +127,9 @@ class ComponentGuest:
         self.store.close()
 
     def _failure(self, exc: Exception) -> WorkerError:
-        if isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+        cause = wasmtime_cause(exc)
+        interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
+        if interrupted or cause == _INTERRUPT:  # component calls report traps as errors, by message
             return GuestTimeout(self.spec.worker, f"ran past its deadline of {self.spec.limits.timeout_ms} ms")
-        return GuestTrap(self.spec.worker, f"trapped: {wasmtime_cause(exc)}")
+        return GuestTrap(self.spec.worker, f"trapped: {cause}")
 

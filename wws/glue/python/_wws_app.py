@@ -206,7 +206,7 @@ class WitWorld(wit_world.WitWorld):
 
 sys.stdout = _wws_host.LogStream("info")
 sys.stderr = _wws_host.LogStream("error")
-logging.basicConfig(level=logging.INFO, handlers=[_wws_host.LogHandler()], force=True)
+logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[_wws_host.LogHandler()], force=True)
 
 
 def _warm_up():

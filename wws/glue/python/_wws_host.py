@@ -67,6 +67,10 @@ _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn"
 class LogHandler(logging.Handler):
     """The root logger's handler: records go to the worker's log with their level."""
 
+    def format(self, record):
+        message = super().format(record)
+        return message if record.name == "root" else f"{record.name}: {message}"
+
     def emit(self, record):
         try:
             message = self.format(record)
