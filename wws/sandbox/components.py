@@ -132,4 +132,3 @@ class ComponentGuest:
         if interrupted or cause == _INTERRUPT:  # component calls report traps as errors, by message
             return GuestTimeout(self.spec.worker, f"ran past its deadline of {self.spec.limits.timeout_ms} ms")
         return GuestTrap(self.spec.worker, f"trapped: {cause}")
-

@@ -214,8 +214,16 @@ def _warm_up():
     filled in every instance, instead of in each one's first request."""
     source = "def worker(request):\n    return Response(f'{request.method} {request.url} {request.body}')\n"
     request = json.dumps(
-        {"url": "http://localhost/warm?up=1", "method": "POST", "headers": {"accept": "*/*"}, "body": "x",
-         "params": {"id": "1"}, "kv": {}, "env": {"A": "b"}, "kv_binding": None}
+        {
+            "url": "http://localhost/warm?up=1",
+            "method": "POST",
+            "headers": {"accept": "*/*"},
+            "body": "x",
+            "params": {"id": "1"},
+            "kv": {},
+            "env": {"A": "b"},
+            "kv_binding": None,
+        }
     )
     code = marshal.dumps(compile(source, f"{GUEST_ROOT}/warm_up.py", "exec")).decode("latin-1")
     for _ in range(50):

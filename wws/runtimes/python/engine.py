@@ -192,9 +192,7 @@ def _add_tzdata(stdlib: Path) -> None:
     if spec is None or not spec.submodule_search_locations:
         log.warning("the tzdata package is not installed: zoneinfo in Python workers will know no time zones")
         return
-    shutil.copytree(
-        spec.submodule_search_locations[0], stdlib / "tzdata", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(spec.submodule_search_locations[0], stdlib / "tzdata", ignore=shutil.ignore_patterns("__pycache__"))
 
 
 def _componentize(output: Path) -> None:

@@ -25,7 +25,7 @@ PYTHON_VERSION = "3.14"
 """The version of the CPython that runs workers (componentize-py 0.25's); wheels are chosen for it."""
 FORMAT = "1"
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
-_UNSATISFIED = re.compile(r"(?:satisfies the requirement|distribution found for) ([^\s(]+)")
+_UNSATISFIED = re.compile(r"(?:satisfies the requirement|distribution found for) ([A-Za-z0-9_.\-]+)")
 
 
 class RequirementsError(Exception):
