@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the native example workers from examples/_src (C → wasm32-wasi with Debian's clang and wasi-libc).
+# Builds the example workers' binaries from examples/_src: native workers (C → wasm32-wasi with Debian's clang and
+# wasi-libc) and the wheel of the Python libraries example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build() {  # build SOURCE TARGET
@@ -11,3 +12,4 @@ build examples/_src/hello.c examples/hello.wasm
 build examples/_src/item.c "examples/api/[id].wasm"
 build examples/_src/counter.c examples/counter.wasm
 build examples/_src/proxy.c examples/proxy.wasm
+python scripts/build-wheel.py examples/_src/slugkit slugkit 0.1.0 examples/python/slug/wheels

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
 from pathlib import Path
 
@@ -27,6 +28,16 @@ JAVASCRIPT = {
     "js/fetch.js",
     "js/pixel.js",
 }
+PYTHON = {
+    "python/hello.py",
+    "python/on-fetch.py",
+    "python/users/[id].py",
+    "python/counter.py",
+    "python/fetch.py",
+    "python/stdlib.py",
+    "python/slug/index.py",
+}
+WHEEL = ("examples/_src/slugkit", "slugkit", "0.1.0", "examples/python/slug/wheels")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +48,9 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for source, target in BUILDS.items():
         (root / target).parent.mkdir(parents=True, exist_ok=True)
         compile_c(root / "_src" / source, root / target)
+    build_wheel = runpy.run_path(str(EXAMPLES.parent / "scripts" / "build-wheel.py"))["build"]
+    source, name, version, out = WHEEL
+    build_wheel(root.parent / source, name, version, root.parent / out)
     return root
 
 
@@ -45,9 +59,10 @@ def test_build_script_and_this_test_build_the_same_workers(examples: Path) -> No
     for source, target in BUILDS.items():
         assert f"examples/_src/{source}" in script
         assert target in script
+    assert f"python scripts/build-wheel.py {' '.join(WHEEL)}" in script
     assert {route.file.relative_to(examples).as_posix() for route in discover_routes(
         examples, default_registry().extensions()
-    )} == set(BUILDS.values()) | JAVASCRIPT  # fmt: skip
+    )} == set(BUILDS.values()) | JAVASCRIPT | PYTHON  # fmt: skip
 
 
 def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,6 +97,22 @@ def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch:
             pixel = httpx.get(f"{base}/js/pixel")
             assert (pixel.headers["content-type"], pixel.content[:8]) == ("image/png", b"\x89PNG\r\n\x1a\n")
             assert pixel.headers["etag"] != httpx.get(f"{base}/js/pixel").headers["etag"]
+            assert httpx.get(f"{base}/python/hello?name=you").text == "Hello, you! (Python)"
+            assert httpx.post(f"{base}/python/on-fetch?name=you").json() == {
+                "style": "on_fetch",
+                "method": "POST",
+                "greeting": "Hi, you!",
+            }
+            assert httpx.get(f"{base}/python/users/7").json() == {"id": "7", "name": "user 7", "even": False}
+            assert httpx.get(f"{base}/python/counter").json() == {"visits": 1}
+            assert httpx.get(f"{base}/python/counter").json() == {"visits": 2}
+            assert httpx.get(f"{base}/python/fetch").json() == {"status": 200, "body": "Hello, fetch! (Python)"}
+            assert httpx.get(f"{base}/python/stdlib").json() == {
+                "tokyo": "2024-07-01T21:00:00+09:00",
+                "median": 3,
+                "fraction": "1/2",
+            }
+            assert httpx.get(f"{base}/python/slug?title=Hello+Wasm+World").text == "hello-wasm-world"
             assert "<h1>wws examples</h1>" in httpx.get(f"{base}/").text
             assert httpx.get(f"{base}/style.css").status_code == 200
             missing = httpx.get(f"{base}/missing")
