@@ -22,8 +22,8 @@ def bench_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
 
 @pytest.fixture(scope="session")
 def hello_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Hello workers: hello.wasm (command) and hello_js.js in request isolation, hello_warm.wasm (reactor) and
-    hello_js_warm.js in instance isolation."""
+    """Hello workers: hello.wasm (command), hello_js.js and hello_py.py in request isolation; hello_warm.wasm
+    (reactor), hello_js_warm.js and hello_py_warm.py in instance isolation."""
     project = tmp_path_factory.mktemp("bench-project")
     compile_c(WORKERS / "hello.c", project / "hello.wasm")
     compile_c(WORKERS / "hello_reactor.c", project / "hello_warm.wasm", "-mexec-model=reactor")
@@ -31,6 +31,9 @@ def hello_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("hello_js.js", "hello_js_warm.js"):
         (project / name).write_text((WORKERS / "hello.js").read_text())
     (project / "hello_js_warm.toml").write_text('isolation = "instance"\n')
+    for name in ("hello_py.py", "hello_py_warm.py"):
+        (project / name).write_text((WORKERS / "hello.py").read_text())
+    (project / "hello_py_warm.toml").write_text('isolation = "instance"\n')
     return project
 
 

@@ -34,6 +34,7 @@ class _Call:
     spec: SandboxSpec
     request_id: str
     deadline: float
+    host_allowed: bool = True
     log_bytes: int = 0
     log_capped: bool = field(default=False)
 
@@ -52,7 +53,7 @@ class ComponentLinker:
     def _host_call(self, _store: Any, message: str) -> str:
         """Answer one host call of the guest running on this thread (guest calls never leave their thread)."""
         current: _Call | None = getattr(self._local, "call", None)
-        if current is None or current.spec.host is None:
+        if current is None or not current.host_allowed or current.spec.host is None:
             return _NO_HOST
         if not self._within_log_budget(current, message):
             return _LOG_DROPPED
@@ -100,8 +101,9 @@ class ComponentGuest:
             raise self._failure(exc) from exc
         self._funcs: dict[str, wasmtime.component.Func] = {}
 
-    def call(self, export: str, *args: str, request_id: str = "") -> str:
-        """Call a `(string…) -> string` export under the request's deadline; failures raise a `WorkerError`."""
+    def call(self, export: str, *args: str, request_id: str = "", host_allowed: bool = True) -> str:
+        """Call a `(string…) -> string` export under the request's deadline; failures raise a `WorkerError`.
+        With `host_allowed` False, the guest's host calls are refused (code that runs before any request)."""
         func = self._funcs.get(export)
         if func is None:
             func = self.instance.get_func(self.store, export)
@@ -110,7 +112,8 @@ class ComponentGuest:
             self._funcs[export] = func
         self.store.set_epoch_deadline(self._ticks)
         local = self._linker._local
-        local.call = _Call(self.spec, request_id, time.monotonic() + self.spec.limits.timeout_ms / 1000)
+        deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
+        local.call = _Call(self.spec, request_id, deadline, host_allowed)
         try:
             result = func(self.store, *args)
             func.post_return(self.store)

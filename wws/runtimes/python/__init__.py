@@ -199,8 +199,7 @@ class PythonProgram:
 
     def check(self) -> None:
         """Load the handler once (its top level, host calls refused) so that its errors show at load."""
-        spec = self.worker.spec
-        instance = PythonInstance(self, SandboxSpec(spec.worker, spec.argv, spec.env, spec.mounts, spec.limits))
+        instance = PythonInstance(self)
         try:
             instance.load()
         except WorkerError as exc:
@@ -209,7 +208,7 @@ class PythonProgram:
             instance.close()
 
     def new_instance(self) -> PythonInstance:
-        return PythonInstance(self, self.worker.spec)
+        return PythonInstance(self)
 
     def close(self) -> None:
         """Instances share nothing that needs closing."""
@@ -218,13 +217,14 @@ class PythonProgram:
 class PythonInstance:
     """One instance of the engine: one request (request isolation) or many in turn (instance isolation)."""
 
-    def __init__(self, program: PythonProgram, spec: SandboxSpec):
+    def __init__(self, program: PythonProgram):
         self._program = program
-        self._guest = ComponentGuest(program.python.linker, program.python.component, spec)
+        self._guest = ComponentGuest(program.python.linker, program.python.component, program.worker.spec)
         self._code = program.code
 
     def load(self) -> None:
-        self._answer(self._guest.call("handle", self._code, ""))
+        """Run the handler's top level, as before any request: host calls are refused."""
+        self._answer(self._guest.call("handle", self._code, "", host_allowed=False))
         self._code = ""
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:

@@ -1,0 +1,2 @@
+def worker(request):
+    return Response("Hello, world!")
