@@ -111,7 +111,8 @@ def test_ratios_to_the_floor_meet_the_targets(medians: dict[str, float]) -> None
     floor = medians["floor"]
     ratios = {name: medians[name] / floor for name in TARGETS}
     report = ", ".join(
-        f"{name} {medians[name] * 1e6:.0f} us = {ratio:.2f}x (target <= {TARGETS[name]}x)" for name, ratio in ratios.items()
+        f"{name} {medians[name] * 1e6:.0f} us = {ratio:.2f}x (target <= {TARGETS[name]}x)"
+        for name, ratio in ratios.items()
     )
     print(f"\nfloor median {floor * 1e6:.1f} us; {report}")
     assert all(ratios[name] <= TARGETS[name] for name in TARGETS), report

@@ -1,2 +1,5 @@
+from workers import Response
+
+
 def worker(request):
     return Response("Hello, world!")

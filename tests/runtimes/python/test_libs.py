@@ -41,7 +41,10 @@ def test_a_local_pure_python_wheel_is_installed_and_importable(py_worker: MakePy
         tmp_path / "wheels",
         "tinylib",
         "0.1",
-        {"tinylib/__init__.py": "from tinylib.greet import greet\n", "tinylib/greet.py": "def greet(n):\n    return f'hi {n}'\n"},
+        {
+            "tinylib/__init__.py": "from tinylib.greet import greet\n",
+            "tinylib/greet.py": "def greet(n):\n    return f'hi {n}'\n",
+        },
     )
     (tmp_path / "requirements.txt").write_text("--no-index\n--find-links wheels\ntinylib==0.1\n")
     worker = py_worker(
@@ -99,7 +102,9 @@ def test_helper_modules_in_underscore_folders_import(py_worker: MakePyWorker) ->
         """,
         files={
             "_helpers/names.py": "def shout(text):\n    return text.strip().upper() + '!'\n",
-            "_helpers/data.py": "import pathlib\ndef read(name):\n    return (pathlib.Path(__file__).parent / name).read_text()\n",
+            "_helpers/data.py": (
+                "import pathlib\ndef read(name):\n    return (pathlib.Path(__file__).parent / name).read_text()\n"
+            ),
             "_helpers/greeting.txt": "hello\n",
         },
     )
