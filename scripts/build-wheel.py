@@ -7,9 +7,10 @@ import zipfile
 from pathlib import Path
 
 
-def build(source: Path, name: str, version: str, out: Path) -> Path:
+def build(source: Path, name: str, version: str, out: Path, tag: str = "py3-none-any") -> Path:
+    """The wheel of every `.py` under `source` (kept at their paths below it), tagged `tag`."""
     out.mkdir(parents=True, exist_ok=True)
-    wheel = out / f"{name}-{version}-py3-none-any.whl"
+    wheel = out / f"{name}-{version}-{tag}.whl"
     dist_info = f"{name}-{version}.dist-info"
     files = {
         path.relative_to(source).as_posix(): path.read_bytes()
@@ -17,7 +18,7 @@ def build(source: Path, name: str, version: str, out: Path) -> Path:
         if "__pycache__" not in path.parts
     }
     files[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: wws\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[f"{dist_info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: wws\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
     record = []
     with zipfile.ZipFile(wheel, "w") as archive:
         for path, data in files.items():

@@ -19,7 +19,7 @@ import wasmtime.component
 
 from wws.errors import GuestTimeout, GuestTrap, WorkerError
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.store import SandboxSpec
+from wws.sandbox.store import SandboxSpec, confine
 from wws.sandbox.traps import wasmtime_cause
 
 _NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
@@ -86,13 +86,7 @@ class ComponentGuest:
         self._linker = linker
         self._ticks = linker.sandbox.deadline_ticks(spec.limits.timeout_ms)
         self.store = wasmtime.Store(linker.sandbox.engine)
-        wasi = wasmtime.WasiConfig()
-        if spec.env:
-            wasi.env = [list(pair) for pair in spec.env]
-        for mount in spec.mounts:
-            wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
-        self.store.set_wasi(wasi)
-        self.store.set_limits(memory_size=spec.limits.memory_bytes)
+        confine(self.store, spec)
         self.store.set_epoch_deadline(self._ticks)
         try:
             self.instance = linker.linker.instantiate(self.store, component)

@@ -38,6 +38,18 @@ class SandboxSpec:
     """Answers the guest's `wws.host_call`s; None refuses them."""
 
 
+def confine(store: wasmtime.Store, spec: SandboxSpec) -> None:
+    """Give `store` its WASI context (argv, only the declared env, only the mounts) and its memory limit."""
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = list(spec.argv)
+    if spec.env:
+        wasi.env = [list(pair) for pair in spec.env]
+    for mount in spec.mounts:
+        wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
+    store.set_wasi(wasi)
+    store.set_limits(memory_size=spec.limits.memory_bytes)
+
+
 class GuestStore:
     """One Store with its WASI context (only the declared env and mounts) and capped stdio."""
 
@@ -50,14 +62,7 @@ class GuestStore:
         self._instance: wasmtime.Instance | None = None
         self._memory: Any = None
         self._ticks = sandbox.deadline_ticks(spec.limits.timeout_ms)
-        wasi = wasmtime.WasiConfig()
-        wasi.argv = list(spec.argv)
-        if spec.env:
-            wasi.env = [list(pair) for pair in spec.env]
-        for mount in spec.mounts:
-            wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
-        self.store.set_wasi(wasi)
-        self.store.set_limits(memory_size=spec.limits.memory_bytes)
+        confine(self.store, spec)
 
     def instantiate(self, pre: wasmtime.InstancePre) -> wasmtime.Instance:
         """Instantiate (running the start function, if any, under the deadline)."""

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.runtimes.requests import get, get_json
 from wws.config.loader import load_worker_config
-from wws.messages import WorkerRequest, WorkerResponse
 from wws.sandbox.engine import Sandbox
 from wws.worker.worker import Worker
 
 MakeJsWorker = Callable[..., Worker]
+__all__ = ["MakeJsWorker", "get", "get_json"]
 
 
 @pytest.fixture
@@ -40,13 +39,3 @@ def js_worker(tmp_path: Path, sandbox: Sandbox) -> Iterator[MakeJsWorker]:
     yield make
     for worker in workers:
         worker.close()
-
-
-def get(worker: Worker, url: str = "http://localhost/", **fields: Any) -> WorkerResponse:
-    return worker.handle(WorkerRequest(url, **fields))
-
-
-def get_json(worker: Worker, url: str = "http://localhost/", **fields: Any) -> Any:
-    response = get(worker, url, **fields)
-    assert response.status == 200, response.body
-    return json.loads(response.body)

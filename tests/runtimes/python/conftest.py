@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.runtimes.requests import get, get_json
 from wws.config.loader import load_worker_config
-from wws.messages import WorkerRequest, WorkerResponse
 from wws.sandbox.engine import Sandbox
 from wws.worker.worker import Worker
 
 MakePyWorker = Callable[..., Worker]
+__all__ = ["MakePyWorker", "get", "get_json"]
 
 
 @pytest.fixture
@@ -43,13 +42,3 @@ def py_worker(tmp_path: Path, sandbox: Sandbox) -> Iterator[MakePyWorker]:
     yield make
     for worker in workers:
         worker.close()
-
-
-def get(worker: Worker, url: str = "http://localhost/", **fields: Any) -> WorkerResponse:
-    return worker.handle(WorkerRequest(url, **fields))
-
-
-def get_json(worker: Worker, url: str = "http://localhost/", **fields: Any) -> Any:
-    response = get(worker, url, **fields)
-    assert response.status == 200, response.body
-    return json.loads(response.body)

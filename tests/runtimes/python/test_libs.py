@@ -3,9 +3,8 @@ modules in `_`-prefixed folders beside the worker."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import zipfile
+import runpy
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,27 +12,17 @@ import pytest
 from tests.runtimes.python.conftest import MakePyWorker, get, get_json
 from wws.errors import LoadError
 
+BUILD_WHEEL = Path(__file__).parents[3] / "scripts" / "build-wheel.py"
+
 
 def build_wheel(folder: Path, name: str, version: str, files: dict[str, str], tag: str = "py3-none-any") -> Path:
-    """A minimal, valid wheel (PEP 427): the package's files, METADATA, WHEEL and RECORD."""
-    folder.mkdir(parents=True, exist_ok=True)
-    wheel = folder / f"{name}-{version}-{tag}.whl"
-    dist_info = f"{name}-{version}.dist-info"
-    contents = {
-        **files,
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: wws-tests\nRoot-Is-Purelib: true\nTag: {tag}\n",
-    }
-    record = []
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in contents.items():
-            data = text.encode()
-            archive.writestr(path, data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(f"{path},sha256={digest},{len(data)}")
-        record.append(f"{dist_info}/RECORD,,")
-        archive.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
-    return wheel
+    """A wheel of `files` in `folder`, made by the script that builds the examples' wheel."""
+    source = folder / f"{name}-{version}-{tag}-source"
+    for relative, text in files.items():
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).write_text(text)
+    build: Callable[..., Path] = runpy.run_path(str(BUILD_WHEEL))["build"]
+    return build(source, name, version, folder, tag)
 
 
 def test_a_local_pure_python_wheel_is_installed_and_importable(py_worker: MakePyWorker, tmp_path: Path) -> None:
