@@ -283,7 +283,7 @@ class Cache:
     """The key/value store of the original wws: a copy of the namespace comes with the request, and the changes
     go back with the response."""
 
-    _state = {}  # noqa: RUF012 - replaced, not mutated, by reset()
+    _state = {}  # noqa: RUF012 - each request starts from a new dict (reset)
 
     @classmethod
     def get(cls, key):

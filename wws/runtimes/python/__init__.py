@@ -86,7 +86,10 @@ class PythonRuntime(BaseRuntime):
         return (Mount(folder, GUEST_ROOT), Mount(engine.stdlib_folder(), STDLIB_ROOT))
 
     def load(self, worker: PreparedWorker) -> PythonProgram:
-        python = self.engine(worker.sandbox)
+        try:
+            python = self.engine(worker.sandbox)
+        except engine.EngineBuildError as exc:
+            raise LoadError(worker.handler, f"the Python engine is not available: {exc}") from exc
         code = python.compile_folder(worker.folder, worker.source_name, worker.handler)
         program = PythonProgram(worker, python, code)
         program.check()
