@@ -3,15 +3,14 @@
 Runtimes built as components (Python, through componentize-py) reach the host through one typed import,
 `call: func(message: string) -> string`, carrying the same JSON host calls as native modules (`wws.worker.host`).
 A component's memory is not reachable from wasmtime-py, so its output comes back as the call's result rather than
-through host stdio; its log lines come through the `log` host call, capped per request like stderr.
+through host stdio; its log lines come through the `log` host call, capped per request (`max_log_bytes`).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
@@ -19,11 +18,11 @@ import wasmtime.component
 
 from wws.errors import GuestTimeout, GuestTrap, WorkerError
 from wws.sandbox.engine import Sandbox
+from wws.sandbox.hostcalls import LogBudget
 from wws.sandbox.store import SandboxSpec, confine
 from wws.sandbox.traps import wasmtime_cause
 
 _NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
-_LOG_DROPPED = '{"ok":true,"value":null}'
 _INTERRUPT = "wasm trap: interrupt"
 
 
@@ -34,9 +33,8 @@ class _Call:
     spec: SandboxSpec
     request_id: str
     deadline: float
-    host_allowed: bool = True
-    log_bytes: int = 0
-    log_capped: bool = field(default=False)
+    host_allowed: bool
+    log_budget: LogBudget
 
 
 class ComponentLinker:
@@ -55,27 +53,8 @@ class ComponentLinker:
         current: _Call | None = getattr(self._local, "call", None)
         if current is None or not current.host_allowed or current.spec.host is None:
             return _NO_HOST
-        if not self._within_log_budget(current, message):
-            return _LOG_DROPPED
-        return current.spec.host.call(message.encode(), current.request_id, current.deadline).decode()
-
-    @staticmethod
-    def _within_log_budget(current: _Call, message: str) -> bool:
-        """Log lines count against `max_log_bytes` per request; past it they are dropped (and the drop noted)."""
-        try:
-            is_log = json.loads(message).get("op") == "log"
-        except (ValueError, AttributeError):
-            return True
-        if not is_log:
-            return True
-        current.log_bytes += len(message)
-        if current.log_bytes <= current.spec.limits.max_log_bytes:
-            return True
-        if not current.log_capped and current.spec.host is not None:
-            current.log_capped = True
-            notice = {"op": "log", "level": "warn", "message": "(log output over the limit; the rest is dropped)"}
-            current.spec.host.call(json.dumps(notice).encode(), current.request_id, current.deadline)
-        return False
+        answer = current.spec.host.call(message.encode(), current.request_id, current.deadline, current.log_budget)
+        return answer.decode()
 
 
 class ComponentGuest:
@@ -107,7 +86,8 @@ class ComponentGuest:
         self.store.set_epoch_deadline(self._ticks)
         local = self._linker._local
         deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
-        local.call = _Call(self.spec, request_id, deadline, host_allowed)
+        budget = LogBudget(self.spec.limits.max_log_bytes)
+        local.call = _Call(self.spec, request_id, deadline, host_allowed, budget)
         try:
             result = func(self.store, *args)
             func.post_return(self.store)

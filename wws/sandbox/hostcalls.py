@@ -13,6 +13,7 @@ pointer does not lie inside guest memory. The operations themselves are implemen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import wasmtime
@@ -25,11 +26,21 @@ _FAULT = -1
 _NO_HOST = b'{"ok":false,"error":"host calls are not available to this worker"}'
 
 
+@dataclass(slots=True)
+class LogBudget:
+    """What one request may still write through the `log` host call, in bytes of messages; past it, lines are
+    dropped (and the drop noted once)."""
+
+    remaining: int
+    exhausted: bool = False
+
+
 class HostCalls(Protocol):
     """What answers a guest's host calls: the worker's host API (see `wws.worker.host.HostAPI`)."""
 
-    def call(self, message: bytes, request_id: str, deadline: float) -> bytes:
-        """Run one JSON host call and return its JSON answer; never raises (failures are answers)."""
+    def call(self, message: bytes, request_id: str, deadline: float, log_budget: LogBudget | None = None) -> bytes:
+        """Run one JSON host call and return its JSON answer; never raises (failures are answers). `log` calls
+        are charged to `log_budget`, when there is one."""
         ...
 
 

@@ -27,8 +27,11 @@ from wws.kv.base import KVStore
 from wws.logs import GUEST_LEVELS, log_guest
 from wws.messages import Headers
 from wws.outbound import Fetcher, FetchRequest, FetchResponse
+from wws.sandbox.hostcalls import LogBudget
 
 log = logging.getLogger(__name__)
+
+_DONE = b'{"ok":true,"value":null}'
 
 
 class HostAPI:
@@ -89,13 +92,16 @@ class HostAPI:
     def config_get(self, name: str) -> str | None:
         return self.config.vars.get(name)
 
-    def call(self, message: bytes, request_id: str, deadline: float) -> bytes:
-        """Run one JSON host call (see the module docstring); never raises."""
+    def call(self, message: bytes, request_id: str, deadline: float, log_budget: LogBudget | None = None) -> bytes:
+        """Run one JSON host call (see the module docstring); never raises. A `log` call past `log_budget` is
+        dropped (answered as done), and the first drop is noted in the log."""
         try:
             args = json.loads(message)
             if not isinstance(args, dict):
                 raise HostCallError("a host call must be a JSON object")
             op = args.get("op")
+            if op == "log" and log_budget is not None and not self._charge(log_budget, len(message), request_id):
+                return _DONE
             handler = self._ops.get(op) if isinstance(op, str) else None
             if handler is None:
                 raise HostCallError(f"unknown host call {op!r} (known: {', '.join(sorted(self._ops))})")
@@ -108,6 +114,16 @@ class HostAPI:
             log.exception("%s [%s]: host call failed", self.name, request_id)
             answer = {"ok": False, "error": f"internal error in the host: {type(exc).__name__}"}
         return json.dumps(answer, separators=(",", ":")).encode()
+
+    def _charge(self, budget: LogBudget, size: int, request_id: str) -> bool:
+        """Whether a log line of `size` bytes fits what is left of the request's budget."""
+        budget.remaining -= size
+        if budget.remaining >= 0:
+            return True
+        if not budget.exhausted:
+            budget.exhausted = True
+            self.log("warn", "(log output over the limit; the rest is dropped)", request_id)
+        return False
 
 
 def _text(args: dict[str, Any], name: str, default: str | None = None) -> str:
