@@ -163,29 +163,24 @@ class PythonEngine:
             raise engine.EngineBuildError(f"the engine's CPython reads {answer.get('tag')} bytecode, not {CACHE_TAG}")
         return str(answer["pyc"]).encode("latin-1")
 
-    def _write_pyc(self, path: Path, guest_path: str) -> bytes:
+    def _write_pyc(self, path: Path, guest_path: str) -> None:
         pyc = self.compile(path.read_bytes().decode("utf-8", "replace"), guest_path)
-        cache = path.parent / PYC_FOLDER
-        cache.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cache, suffix=".tmp")
+        target = _pyc_of(path)
+        target.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
             file.write(pyc)
-        os.replace(temporary, cache / f"{path.stem}.{CACHE_TAG}.pyc")
-        return pyc
+        os.replace(temporary, target)
 
     def compile_folder(self, folder: Path, source_name: str, handler: Path) -> str:
         """Write the `.pyc` of every `.py` in the prepared folder that has none; return the handler's code."""
-        code = b""
         for path in sorted(folder.rglob("*.py")):
-            relative = path.relative_to(folder).as_posix()
-            compiled = path.parent / PYC_FOLDER / f"{path.stem}.{CACHE_TAG}.pyc"
-            try:
-                pyc = compiled.read_bytes() if compiled.is_file() else self._write_pyc(path, f"{GUEST_ROOT}/{relative}")
-            except SyntaxError as exc:
-                raise LoadError(handler, f"does not compile:\n{host_paths(str(exc), handler, folder)}") from None
-            if relative == source_name:
-                code = pyc[16:]
-        return code.decode("latin-1")
+            if not _pyc_of(path).is_file():
+                try:
+                    self._write_pyc(path, f"{GUEST_ROOT}/{path.relative_to(folder).as_posix()}")
+                except SyntaxError as exc:
+                    raise LoadError(handler, f"does not compile:\n{host_paths(str(exc), handler, folder)}") from None
+        return _pyc_of(folder / source_name).read_bytes()[16:].decode("latin-1")
 
 
 class PythonProgram:
@@ -254,6 +249,11 @@ class PythonInstance:
 
     def close(self) -> None:
         self._guest.close()
+
+
+def _pyc_of(source: Path) -> Path:
+    """Where CPython looks for the bytecode of `source`."""
+    return source.parent / PYC_FOLDER / f"{source.stem}.{CACHE_TAG}.pyc"
 
 
 def host_paths(text: str, handler: Path, folder: Path) -> str:
