@@ -84,8 +84,9 @@ def test_hello(  # noqa: PLR0917 - pytest fixtures
 
 
 def test_js_new_instance(benchmark: BenchmarkFixture, bench_sandbox: Sandbox, hello_project: Path) -> None:
-    """For the record (no target): a JavaScript request on a brand-new copy-on-write instance, as when a burst needs
-    more instances than were recycled; `js_fresh` is the usual case, a recycled instance reset to the snapshot."""
+    """For the record (no target): a JavaScript request on a brand-new instance (the engine's, overwritten with the
+    worker's image), as when a burst needs more instances than were recycled; `js_fresh` is the usual case, a recycled
+    instance reset to the image."""
     from wws.runtimes.javascript import JavaScriptInstance, JavaScriptProgram  # noqa: PLC0415
 
     worker = Worker(hello_project / "hello_js.js", root=hello_project, sandbox=bench_sandbox)

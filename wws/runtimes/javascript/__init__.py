@@ -1,14 +1,16 @@
-"""JavaScript workers: Cloudflare Workers-style handlers on QuickJS-NG, started from a pre-initialised snapshot.
+"""JavaScript workers: Cloudflare Workers-style handlers on QuickJS-NG, started from a pre-initialised image.
 
 Per worker version, once: the engine starts, runs the glue (`wws/glue/javascript/`) and the worker's top-level code,
-and its memory becomes a snapshot module (see `wws.sandbox.snapshot`), compiled and cached on disk. Per request: an
-instance in the snapshot's state (see `JavaScriptProgram`), or a warm one in `instance` isolation, reads the request
-JSON (the wws protocol plus `env` and `kv_binding`), runs the handler, and writes the response JSON.
+and its memory becomes the version's *image*. Every instance is an instance of the one engine module (compiled once
+per machine, shared by all workers) whose memory holds that image. A new version therefore costs its start-up (about
+20 ms), never a compile: a saved file serves at once, and a thousand workers share one copy of the engine's code.
+Per request: an instance in the image's state (see `JavaScriptProgram`), or a warm one in `instance` isolation, reads
+the request JSON (the wws protocol plus `env` and `kv_binding`), runs the handler, and writes the response JSON.
 
-Nothing per-request is frozen in the snapshot: `Math.random` is reseeded and `performance.now()` restarts in every
+Nothing per-request is frozen in the image: `Math.random` is reseeded and `performance.now()` restarts in every
 request, `crypto` reads the host's entropy, and `env` (the worker's `[vars]`, which may hold secrets) is passed with
-each request, never written into the cached image. Top-level code may not call the host (KV, fetch): as in Workers,
-I/O belongs in the handler.
+each request, never captured. Top-level code may not call the host (KV, fetch): as in Workers, I/O belongs in the
+handler.
 """
 
 from __future__ import annotations
@@ -21,15 +23,15 @@ from pathlib import Path
 
 import wasmtime
 
-from wws.errors import GuestException, LoadError, WorkerError
+from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, WorkerError
 from wws.messages import WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.javascript import engine
 from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
-from wws.sandbox import _ffi
-from wws.sandbox.snapshot import SnapshotError, snapshot_module
+from wws.sandbox import _ffi, snapshot
+from wws.sandbox.snapshot import PAGE, SnapshotError
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import stderr_tail
 
@@ -68,65 +70,56 @@ class JavaScriptRuntime(BaseRuntime):
         return handler.name
 
     def load(self, worker: PreparedWorker) -> JavaScriptProgram:
-        cache = worker.sandbox.cache
-        engine_wasm = engine.engine_bytes()
-        engine_module = cache.load(engine_wasm)
-        snapshot = cache.load_derived(
-            f"javascript-snapshot\0{cache.key(engine_wasm)}\0{worker.folder.name}",
-            lambda: _initialise(worker, engine_module, engine_wasm),
-        )
         try:
-            pre = worker.sandbox.linker.instantiate_pre(snapshot)
+            pre = worker.sandbox.linker.instantiate_pre(worker.sandbox.cache.load(engine.engine_bytes()))
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(worker.handler, f"the engine snapshot cannot be linked: {exc}") from exc
-        return JavaScriptProgram(worker, pre, engine.stack_size())
+            raise LoadError(worker.handler, f"the JavaScript engine cannot be linked: {exc}") from exc
+        return JavaScriptProgram(worker, pre, _initialise(worker, pre))
 
 
-def _initialise(worker: PreparedWorker, engine_module: wasmtime.Module, engine_wasm: bytes) -> bytes:
-    """Run the engine's start-up, the glue and the worker's top-level code; return the snapshot module."""
+def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> bytes:
+    """Run the engine's start-up, the glue and the worker's top-level code; return the memory they leave (the
+    stack zeroed: it is dead between calls)."""
     guest = GuestStore(worker.sandbox, dataclasses.replace(worker.spec, host=None))
     try:
-        instance = guest.instantiate(worker.sandbox.linker.instantiate_pre(engine_module))
+        instance = guest.instantiate(pre)
         guest.begin(b"")
         guest.call(guest.export(instance, INIT_EXPORTS[0]))
         if guest.call_status(guest.export(instance, INIT_EXPORTS[1])) != 0:
             raise LoadError(worker.handler, stderr_tail(guest.streams) or "the engine failed to start")
-        memory = guest.export(instance, "memory")
-        base, size = _ffi.memory_region(guest.store, memory)
-        image = _ffi.copy_out(base, size)
+        base, size = _ffi.memory_region(guest.store, guest.export(instance, "memory"))
+        stack = engine.stack_size()
+        image = bytes(stack) + _ffi.copy_out(base + stack, size - stack)
     except WorkerError as exc:
         raise LoadError(worker.handler, f"its top-level code failed: {exc.cause}\n{exc.stderr_tail}".strip()) from exc
     finally:
         guest.close()
-    stack = engine.stack_size()
     try:
-        return snapshot_module(engine_wasm, bytes(stack) + image[stack:], drop_exports=INIT_EXPORTS)
+        snapshot.check_capturable(engine.engine_bytes(), len(image))
     except SnapshotError as exc:
-        raise LoadError(worker.handler, f"cannot snapshot the engine: {exc}") from exc
+        raise LoadError(worker.handler, f"the JavaScript engine cannot be pre-initialised: {exc}") from exc
+    return image
 
 
 class JavaScriptProgram:
     """A pre-initialised worker version: every instance starts with the glue and the worker's module loaded.
 
-    A fresh instance costs little to create but much to warm up: each page of the image it touches is a
-    copy-on-write fault (about 95 for a hello request, most of its time). So an instance that finished its request
-    normally is *recycled*: its stack is zeroed and the rest of its memory overwritten with the image (read from a
-    pristine instance that never runs), so it serves the next request as a fresh instance would, byte for byte: same
-    memory, same globals (the stack pointer is back at its initial value when a call returns), same table. An
-    instance that trapped, timed out or grew its memory is dropped instead. At most `MAX_RECYCLED` instances wait per
-    worker version.
+    A new instance is the engine module's, grown to the image's size and overwritten with it. An instance that
+    finished its request normally is *recycled*: its memory is overwritten with the image again, so it serves the
+    next request as a new instance would, byte for byte: same memory, same globals (the stack pointer is back at its
+    initial value when a call returns), same table. An instance that trapped, timed out or grew its memory is dropped
+    instead. At most `MAX_RECYCLED` instances wait per worker version.
     """
 
     reusable = True
 
-    def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, stack_size: int):
+    def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, image: bytes):
         self.worker = worker
         self.pre = pre
         binding = worker.config.kv_binding if worker.config.kv_namespace is not None else None
         self.extra = {"env": dict(worker.config.vars), "kv_binding": binding}
-        self._pristine = JavaScriptInstance(self)
-        self.image_address, self.image_size = self._pristine.memory_region()
-        self.stack_size = stack_size
+        self.image_size = len(image)
+        self._image = (ctypes.c_char * len(image)).from_buffer_copy(image)
         self._recycled: list[JavaScriptInstance] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -137,6 +130,10 @@ class JavaScriptProgram:
                 return self._recycled.pop()
         return JavaScriptInstance(self)
 
+    def restore(self, address: int) -> None:
+        """Overwrite the memory at `address` (`image_size` bytes) with the image."""
+        ctypes.memmove(address, self._image, self.image_size)
+
     def recycle(self, instance: JavaScriptInstance) -> bool:
         """Reset `instance` to the image and keep it for the next request; False when it must be dropped."""
         if not instance.clean:
@@ -144,11 +141,13 @@ class JavaScriptProgram:
         address, size = instance.memory_region()
         if size != self.image_size:
             return False
-        with self._lock:  # held while copying: `close()` must not free the pristine image under the copy
+        with self._lock:
             if self._closed or len(self._recycled) >= MAX_RECYCLED:
                 return False
-            ctypes.memset(address, 0, self.stack_size)
-            ctypes.memmove(address + self.stack_size, self.image_address + self.stack_size, size - self.stack_size)
+        self.restore(address)
+        with self._lock:
+            if self._closed or len(self._recycled) >= MAX_RECYCLED:
+                return False
             self._recycled.append(instance)
         return True
 
@@ -158,11 +157,10 @@ class JavaScriptProgram:
             waiting, self._recycled = self._recycled, []
         for instance in waiting:
             instance.drop()
-        self._pristine.drop()
 
 
 class JavaScriptInstance:
-    """One instance of the snapshot: one request (request isolation) or many in turn (instance isolation)."""
+    """One instance of the image: one request (request isolation) or many in turn (instance isolation)."""
 
     def __init__(self, program: JavaScriptProgram):
         self._program = program
@@ -171,11 +169,25 @@ class JavaScriptInstance:
             instance = self._guest.instantiate(program.pre)
             self._entry = self._guest.export(instance, HANDLE_EXPORT)
             self._memory = self._guest.export(instance, "memory")
+            program.restore(self._start_from_image(program.image_size))
         except BaseException:
             self._guest.close()
             raise
         self.clean = True
         """False from the start of a call until it returns: an instance whose call failed is never recycled."""
+
+    def _start_from_image(self, image_size: int) -> int:
+        """Grow the new instance's memory to the image's size; return its address."""
+        store = self._guest.store
+        try:
+            self._memory.grow(store, -(-image_size // PAGE) - self._memory.size(store))
+        except wasmtime.WasmtimeError as exc:
+            cap = self._program.worker.spec.limits.memory_mb
+            raise MemoryLimitExceeded(self._program.worker.handler, f"its image does not fit in {cap} MiB") from exc
+        address, size = self.memory_region()
+        if size != image_size:
+            raise GuestTrap(self._program.worker.handler, f"its memory is {size} bytes, not its image's {image_size}")
+        return address
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         guest = self._guest

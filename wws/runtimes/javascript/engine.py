@@ -48,3 +48,4 @@ def fingerprint() -> str:
 def stack_size() -> int:
     """The engine's stack (linked first in memory): dead between calls, zeroed in snapshots and recycled instances."""
     return snapshot.stack_size(engine_bytes())
+
