@@ -36,6 +36,7 @@ OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
     help="KV backend: sqlite, sqlite:PATH, memory or redis://HOST:PORT/DB.",
 )
 @click.option("--debug", is_flag=True, help="Show error details to clients (never in production).")
+@click.option("--watch/--no-watch", default=True, show_default=True, help="Reload what changes on disk, no restart.")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True, help="Log lines.")
 @click.pass_context
 def serve(  # noqa: PLR0917 - click passes every option
@@ -49,6 +50,7 @@ def serve(  # noqa: PLR0917 - click passes every option
     workers: int,
     kv: str,
     debug: bool,
+    watch: bool,
     log_format: LogFormat,
 ) -> None:
     """Serve every worker under PATH (default: the current folder): each handler file is a route, `public/` holds
@@ -59,7 +61,7 @@ def serve(  # noqa: PLR0917 - click passes every option
         raise click.ClickException(f"{path} is not a folder")
     if kv == "memory" and workers > 1:
         raise click.ClickException("--kv memory lives in one process: with --workers, use sqlite or redis://")
-    options = ServeOptions(str(path.resolve()), prefix, ignore, cors, kv, debug, log_format, verbose)
+    options = ServeOptions(str(path.resolve()), prefix, ignore, cors, kv, debug, watch, log_format, verbose)
     app = options.create_app()
     project: Project = app.state.project
     if not project.workers and not project.public.folder.is_dir():
@@ -86,12 +88,19 @@ class ServeOptions:
     cors: Sequence[str]
     kv: str
     debug: bool
+    watch: bool
     log_format: LogFormat
     verbose: bool
 
     def create_app(self) -> Starlette:
         return create_app(
-            Path(self.path), prefix=self.prefix, ignore=self.ignore, cors=self.cors, kv=self.kv, debug=self.debug
+            Path(self.path),
+            prefix=self.prefix,
+            ignore=self.ignore,
+            cors=self.cors,
+            kv=self.kv,
+            debug=self.debug,
+            watch=self.watch,
         )
 
 

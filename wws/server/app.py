@@ -32,6 +32,7 @@ from wws.messages import WorkerRequest, WorkerResponse
 from wws.runtimes.registry import RuntimeRegistry
 from wws.sandbox.engine import Sandbox
 from wws.server.project import Project
+from wws.server.reload import ProjectWatcher
 from wws.server.static import request_path
 from wws.worker.worker import Worker
 
@@ -57,21 +58,31 @@ def create_app(
     cors: Iterable[str] = (),
     kv: str = DEFAULT_KV,
     debug: bool = False,
+    watch: bool = False,
     sandbox: Sandbox | None = None,
     registry: RuntimeRegistry | None = None,
 ) -> Starlette:
     """The ASGI app for the project at `path`. Discovers routes and reads configs now; loads each worker on first use.
 
     `prefix` mounts everything (routes and public files) under a path; `cors` lists the origins allowed to call it
-    from browsers (`*` for any); `kv` names the KV backend (`sqlite`, `memory`, `redis://…`).
+    from browsers (`*` for any); `kv` names the KV backend (`sqlite`, `memory`, `redis://…`); `watch` reloads what
+    changes on disk while the app runs (see `wws.server.reload`).
     """
     project = Project(Path(path), sandbox=sandbox, registry=registry, ignore=ignore, kv=kv)
     endpoint = ProjectEndpoint(project, prefix=normalise_prefix(prefix), debug=debug)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        project.close()  # stores alive at interpreter exit upset wasmtime
+        watcher = ProjectWatcher(project) if watch else None
+        if watcher is not None:
+            watcher.start()
+        app.state.watcher = watcher
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            project.close()  # stores alive at interpreter exit upset wasmtime
 
     middleware = []
     origins = list(cors)
@@ -135,7 +146,8 @@ class ProjectEndpoint:
             path = (path[len(self.prefix) :] or "/") if _under(path, self.prefix) else None
         if path is None or project.names_a_source(path):
             return project.public.not_found(), None
-        matched = project.router.match(path)
+        served = project.served  # one table for the whole request, whatever a reload does meanwhile
+        matched = served.router.match(path)
         if matched is None or matched[1] or matched[0].catch_all:
             if scope["method"] in ("GET", "HEAD"):
                 found = project.public.find(path)
@@ -144,7 +156,7 @@ class ProjectEndpoint:
             if matched is None:
                 return project.public.not_found(), None
         route, params = matched
-        worker = project.workers[route.pattern]
+        worker = served.workers[route.pattern]
         return await self._run(worker, scope, receive, params, request_id), worker.relative_path
 
     async def _run(

@@ -71,11 +71,14 @@ def prepare_folder(
     return PreparedFolder(folder, source_name, digest, reused=False)
 
 
+def _index_path(root: Path, relative: str) -> Path:
+    return root / STATE_FOLDER / "workers" / f"{blake3.blake3(relative.encode()).hexdigest()[:32]}.json"
+
+
 def _remember(root: Path, language: str, relative: str, digest: str) -> None:
     """Record `digest` as the worker's current version; remove versions older than the previous one."""
-    index_folder = root / STATE_FOLDER / "workers"
-    index_folder.mkdir(parents=True, exist_ok=True)
-    index = index_folder / f"{blake3.blake3(relative.encode()).hexdigest()[:32]}.json"
+    index = _index_path(root, relative)
+    index.parent.mkdir(parents=True, exist_ok=True)
     try:
         versions = [str(item) for item in json.loads(index.read_text())["versions"]]
     except (OSError, ValueError, KeyError, TypeError):
@@ -86,10 +89,23 @@ def _remember(root: Path, language: str, relative: str, digest: str) -> None:
     for stale in versions:
         if stale not in kept:
             shutil.rmtree(root / STATE_FOLDER / language / stale, ignore_errors=True)
-    handle, temporary = tempfile.mkstemp(dir=index_folder, suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=index.parent, suffix=".tmp")
     with os.fdopen(handle, "w") as file:
         json.dump({"worker": relative, "language": language, "versions": kept}, file)
     os.replace(temporary, index)
+
+
+def forget_worker(root: Path, relative: str) -> None:
+    """Remove every prepared folder of a worker that is no longer served, and its record."""
+    index = _index_path(root, relative)
+    try:
+        record = json.loads(index.read_text())
+        language, versions = str(record["language"]), [str(item) for item in record["versions"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for version in versions:
+        shutil.rmtree(root / STATE_FOLDER / language / version, ignore_errors=True)
+    index.unlink(missing_ok=True)
 
 
 def find_project_root(handler: Path) -> Path:

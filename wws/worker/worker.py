@@ -67,8 +67,12 @@ class Worker:
         self.sandbox = sandbox or default_sandbox()
         self.pool_size = pool_size or default_pool_size()
         self.prepared: PreparedFolder | None = None
+        self.sources: frozenset[Path] = frozenset({self.path})
+        """The files this worker's current version was prepared from (its handler, until it is prepared)."""
         self._strategy: FreshInstances | WarmPool | None = None
         self._lock = threading.Lock()
+        self._active = 0
+        self._retired = False
 
     @property
     def relative_path(self) -> str:
@@ -78,10 +82,11 @@ class Worker:
         except ValueError:
             return self.path.name
 
-    def prepare(self) -> PreparedFolder:
-        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs."""
+    def inputs(self) -> tuple[str, frozenset[Path]]:
+        """The digest of this worker's inputs as they are on disk now, and the files they were read from."""
+        files = self.runtime.sources(self.path)
         source = bytearray()
-        for file in self.runtime.sources(self.path):
+        for file in files:
             try:
                 content = file.read_bytes()
             except OSError as exc:
@@ -89,6 +94,11 @@ class Worker:
             name = file.relative_to(self.path.parent).as_posix().encode() if file != self.path else b""
             source += len(name).to_bytes(8, "little") + name + len(content).to_bytes(8, "little") + content
         digest = inputs_digest(self.relative_path, bytes(source), self.config.fingerprint(), self.runtime.fingerprint())
+        return digest, frozenset(files)
+
+    def prepare(self) -> PreparedFolder:
+        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs."""
+        digest, self.sources = self.inputs()
         self.prepared = prepare_folder(
             self.root,
             self.runtime.language,
@@ -141,6 +151,18 @@ class Worker:
             raise RequestTooLarge(
                 self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit"
             )
+        with self._lock:
+            self._active += 1
+        try:
+            return self._handle(request)
+        finally:
+            with self._lock:
+                self._active -= 1
+                drained = self._retired and not self._active
+            if drained:
+                self.close()
+
+    def _handle(self, request: WorkerRequest) -> WorkerResponse:
         strategy = self._strategy or self.load()
         namespace = self.config.kv_namespace
         if namespace is not None and self.kv is not None:
@@ -152,6 +174,14 @@ class Worker:
         if namespace is not None and self.kv is not None and response.kv:
             self.kv.apply(namespace, changes_between(request.kv, response.kv))
         return response
+
+    def retire(self) -> None:
+        """A newer version (or none) serves from now on: close once the requests in flight here have finished."""
+        with self._lock:
+            self._retired = True
+            drained = not self._active
+        if drained:
+            self.close()
 
     def close(self) -> None:
         """Drop warm instances now (stores alive at interpreter exit upset wasmtime)."""

@@ -46,6 +46,5 @@ def fingerprint() -> str:
 
 @functools.cache
 def stack_size() -> int:
-    """The engine's stack (linked first in memory): dead between calls, zeroed in snapshots and recycled instances."""
+    """The engine's stack (linked first in memory): dead between calls, zeroed in images."""
     return snapshot.stack_size(engine_bytes())
-
