@@ -2,7 +2,9 @@
 
 Editors save in several steps (a temporary file, a rename, a metadata write): events are collected until the project
 has been quiet for `DEBOUNCE_SECONDS`, then handed to `Project.refresh` at once, on this module's own thread, so no
-request waits for a reload. Changes under `.wws/` (what wws writes itself) and hidden folders (`.git/`…) are ignored.
+request waits for a reload. What wws writes itself (`.wws/`), hidden folders (`.git/`…), `node_modules/` and
+`public/` (read on every request anyway) are not watched at all: the project's top folder is watched alone, and each
+of its other folders recursively, including the ones created later.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 from wws.server.project import Project
+from wws.server.static import PUBLIC_FOLDER
 from wws.worker.prepare import STATE_FOLDER
 
 log = logging.getLogger(__name__)
@@ -23,7 +27,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.05
 """Quiet time after the last event before reloading: longer than the steps of one save, shorter than a person."""
 
-_IGNORED = {STATE_FOLDER, "node_modules", "__pycache__"}
+_IGNORED = {STATE_FOLDER, PUBLIC_FOLDER, "node_modules", "__pycache__"}
 
 
 class ProjectWatcher(FileSystemEventHandler):
@@ -38,7 +42,10 @@ class ProjectWatcher(FileSystemEventHandler):
         self._pending = threading.Event()
         self._stopping = False
         self._observer = Observer()
-        self._observer.schedule(self, str(project.root), recursive=True)
+        self._folders: dict[str, ObservedWatch] = {}
+        self._observer.schedule(self, str(project.root), recursive=False)
+        for child in project.root.iterdir():
+            self._watch_folder(child)
         self._thread = threading.Thread(target=self._run, name="wws-reload", daemon=True)
         self.reloads = 0
         """How many refreshes ran (for tests and metrics)."""
@@ -55,12 +62,24 @@ class ProjectWatcher(FileSystemEventHandler):
         self._observer.join()
         self._thread.join()
 
+    def _watch_folder(self, path: Path) -> None:
+        """Watch a folder of the project's top level (recursively) unless it is ignored; again if it was re-created."""
+        if path.parent != self.project.root or not path.is_dir() or not self._relevant(path):
+            return
+        with self._lock:
+            previous = self._folders.pop(path.name, None)
+            if previous is not None:
+                self._observer.unschedule(previous)
+            self._folders[path.name] = self._observer.schedule(self, str(path), recursive=True)
+
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
         paths = [Path(str(event.src_path))]
         if getattr(event, "dest_path", ""):
             paths.append(Path(str(event.dest_path)))
+        if event.is_directory and event.event_type in ("created", "moved"):
+            self._watch_folder(paths[-1])
         relevant = {path for path in paths if self._relevant(path)}
         if not relevant:
             return
