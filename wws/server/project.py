@@ -72,8 +72,7 @@ class Project:
             try:
                 workers[route.pattern] = self._new_worker(route.file)
             except WwsError as exc:
-                log.error("not serving %s: %s", route.file, exc.format_message())
-                self.failed[route.file] = exc.format_message()
+                self._keep(None, route.file, exc)
                 continue
             routes.append(route)
         self.served = Served(Router(routes), workers)

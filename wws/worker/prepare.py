@@ -79,10 +79,7 @@ def _remember(root: Path, language: str, relative: str, digest: str) -> None:
     """Record `digest` as the worker's current version; remove versions older than the previous one."""
     index = _index_path(root, relative)
     index.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        versions = [str(item) for item in json.loads(index.read_text())["versions"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        versions = []
+    versions = _recorded_versions(index)
     if versions[:1] == [digest]:
         return
     kept = [digest, *[item for item in versions if item != digest]][:KEEP_VERSIONS]
@@ -99,13 +96,20 @@ def forget_worker(root: Path, relative: str) -> None:
     """Remove every prepared folder of a worker that is no longer served, and its record."""
     index = _index_path(root, relative)
     try:
-        record = json.loads(index.read_text())
-        language, versions = str(record["language"]), [str(item) for item in record["versions"]]
+        language = str(json.loads(index.read_text())["language"])
     except (OSError, ValueError, KeyError, TypeError):
         return
-    for version in versions:
+    for version in _recorded_versions(index):
         shutil.rmtree(root / STATE_FOLDER / language / version, ignore_errors=True)
     index.unlink(missing_ok=True)
+
+
+def _recorded_versions(index: Path) -> list[str]:
+    """The versions a worker's record lists, newest first ([] when there is no readable record)."""
+    try:
+        return [str(item) for item in json.loads(index.read_text())["versions"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def find_project_root(handler: Path) -> Path:

@@ -144,10 +144,7 @@ class JavaScriptProgram:
         with self._lock:
             if self._closed or len(self._recycled) >= MAX_RECYCLED:
                 return False
-        self.restore(address)
-        with self._lock:
-            if self._closed or len(self._recycled) >= MAX_RECYCLED:
-                return False
+            self.restore(address)
             self._recycled.append(instance)
         return True
 
