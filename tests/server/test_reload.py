@@ -19,6 +19,7 @@ from wws.server.app import create_app
 from wws.server.project import Project
 from wws.server.reload import ProjectWatcher
 from wws.worker.prepare import STATE_FOLDER
+from wws.worker.worker import Worker
 
 TIMEOUT = 15.0
 
@@ -116,6 +117,19 @@ def test_a_changed_helper_reloads_the_worker_that_imports_it(served: Served) -> 
     served.serves("/greet", "second")
 
 
+@pytest.fixture(scope="module")
+def python_engine(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> None:
+    """Build the Python engine (once per machine, about 15 s) before the timed waits of a reload."""
+    handler = tmp_path_factory.mktemp("python-engine") / "warm.py"
+    handler.write_text("def worker(request):\n    return None\n")
+    worker = Worker(handler, sandbox=sandbox)
+    try:
+        worker.load()
+    finally:
+        worker.close()
+
+
+@pytest.mark.usefixtures("python_engine")
 def test_a_python_worker_and_its_helper_package_reload(served: Served) -> None:
     served.write("_py/words.py", "WORD = 'snake'\n")
     served.write(
