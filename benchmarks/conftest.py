@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import compile_c
+from benchmarks import projects
 from wws.sandbox.engine import Sandbox
-
-WORKERS = Path(__file__).parent / "workers"
 
 
 @pytest.fixture(scope="session")
@@ -22,19 +20,8 @@ def bench_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
 
 @pytest.fixture(scope="session")
 def hello_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Hello workers: hello.wasm (command), hello_js.js and hello_py.py in request isolation; hello_warm.wasm
-    (reactor), hello_js_warm.js and hello_py_warm.py in instance isolation."""
-    project = tmp_path_factory.mktemp("bench-project")
-    compile_c(WORKERS / "hello.c", project / "hello.wasm")
-    compile_c(WORKERS / "hello_reactor.c", project / "hello_warm.wasm", "-mexec-model=reactor")
-    (project / "hello_warm.toml").write_text('isolation = "instance"\n')
-    for name in ("hello_js.js", "hello_js_warm.js"):
-        (project / name).write_text((WORKERS / "hello.js").read_text())
-    (project / "hello_js_warm.toml").write_text('isolation = "instance"\n')
-    for name in ("hello_py.py", "hello_py_warm.py"):
-        (project / name).write_text((WORKERS / "hello.py").read_text())
-    (project / "hello_py_warm.toml").write_text('isolation = "instance"\n')
-    return project
+    """The hello workers of `benchmarks.projects.hello_project`, built once per session."""
+    return projects.hello_project(tmp_path_factory.mktemp("bench-project"))
 
 
 @pytest.fixture(scope="session")

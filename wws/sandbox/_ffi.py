@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import wasmtime
-from wasmtime import _bindings
 from wasmtime import _ffi as ffi
 from wasmtime._extern import wrap_extern
 from wasmtime._func import Caller
@@ -55,12 +54,33 @@ def set_store_key(store: wasmtime.Store, key: int) -> None:
     ffi.wasmtime_context_set_data(store._context(), key)
 
 
+_GIL_HOLDING = ctypes.PyDLL(ffi.dll._name)
+"""The same library, through functions that keep the GIL. ctypes releases the GIL around every C call; for a call of a
+few nanoseconds that only gives the event loop the chance to take it, and the guest's thread then waits for it back
+(up to a switch interval, 5 ms) many times per request. The HTTP load benchmark measured it: see `keeping_gil`."""
+
+
+def keeping_gil(name: str) -> Any:
+    """wasmtime's C function `name`, typed as wasmtime-py types it, called without releasing the GIL: only for calls
+    that return at once (never one that runs guest code, maps memory or blocks)."""
+    typed = getattr(ffi.dll, name)
+    function = getattr(_GIL_HOLDING, name)
+    function.argtypes, function.restype = typed.argtypes, typed.restype
+    return function
+
+
 # The C functions themselves, without wasmtime-py's Python wrapper around each: host calls are the hot path.
-_caller_context = _bindings._wasmtime_caller_context
-_context_get_data = _bindings._wasmtime_context_get_data
-_caller_export_get = _bindings._wasmtime_caller_export_get
-_memory_data = _bindings._wasmtime_memory_data
-_memory_data_size = _bindings._wasmtime_memory_data_size
+_caller_context = keeping_gil("wasmtime_caller_context")
+_context_get_data = keeping_gil("wasmtime_context_get_data")
+_caller_export_get = keeping_gil("wasmtime_caller_export_get")
+_memory_data = keeping_gil("wasmtime_memory_data")
+_memory_data_size = keeping_gil("wasmtime_memory_data_size")
+_set_epoch_deadline = keeping_gil("wasmtime_context_set_epoch_deadline")
+_small_memmove = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)(
+    ctypes._memmove_addr  # type: ignore[attr-defined]
+)
+"""memmove keeping the GIL, for copies short enough that releasing it costs more than the copy."""
+SMALL_COPY = 64 * 1024
 _EXTERN_MEMORY = ffi.WASMTIME_EXTERN_MEMORY.value
 _byref = ctypes.byref
 _addressof = ctypes.addressof
@@ -96,7 +116,12 @@ def read_iovecs(base: int, size: int, iovs: int, count: int) -> list[tuple[int, 
 
 def copy_in(address: int, data: bytes) -> None:
     """Copy host bytes into guest memory at an address `read_iovecs` has checked."""
-    ctypes.memmove(address, data, len(data))
+    (_small_memmove if len(data) <= SMALL_COPY else ctypes.memmove)(address, data, len(data))
+
+
+def set_epoch_deadline(store: wasmtime.Store, ticks: int) -> None:
+    """`Store.set_epoch_deadline`, keeping the GIL."""
+    _set_epoch_deadline(store._context(), ticks)
 
 
 def copy_out(address: int, length: int) -> bytes:

@@ -17,6 +17,7 @@ import wasmtime
 import wasmtime.component
 
 from wws.errors import GuestTimeout, GuestTrap, WorkerError
+from wws.sandbox import _ffi
 from wws.sandbox.engine import Sandbox
 from wws.sandbox.hostcalls import LogBudget
 from wws.sandbox.store import SandboxSpec, confine
@@ -66,7 +67,7 @@ class ComponentGuest:
         self._ticks = linker.sandbox.deadline_ticks(spec.limits.timeout_ms)
         self.store = wasmtime.Store(linker.sandbox.engine)
         confine(self.store, spec)
-        self.store.set_epoch_deadline(self._ticks)
+        _ffi.set_epoch_deadline(self.store, self._ticks)
         try:
             self.instance = linker.linker.instantiate(self.store, component)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
@@ -83,7 +84,7 @@ class ComponentGuest:
             if func is None:
                 raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
             self._funcs[export] = func
-        self.store.set_epoch_deadline(self._ticks)
+        _ffi.set_epoch_deadline(self.store, self._ticks)
         local = self._linker._local
         deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
         budget = LogBudget(self.spec.limits.max_log_bytes)

@@ -66,7 +66,7 @@ class GuestStore:
 
     def instantiate(self, pre: wasmtime.InstancePre) -> wasmtime.Instance:
         """Instantiate (running the start function, if any, under the deadline)."""
-        self.store.set_epoch_deadline(self._ticks)
+        _ffi.set_epoch_deadline(self.store, self._ticks)
         try:
             instance = pre.instantiate(self.store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
@@ -81,7 +81,7 @@ class GuestStore:
     def begin(self, stdin: bytes, request_id: str = "") -> None:
         """Start a request: fresh stdio and a fresh deadline."""
         self.streams.reset(stdin, request_id, time.monotonic() + self.spec.limits.timeout_ms / 1000)
-        self.store.set_epoch_deadline(self._ticks)
+        _ffi.set_epoch_deadline(self.store, self._ticks)
 
     def call(self, func: wasmtime.Func) -> None:
         """Call a `() -> ()` guest export; a clean WASI exit returns, any failure raises a WorkerError."""

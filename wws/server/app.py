@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -31,6 +30,7 @@ from wws.logs import access_log
 from wws.messages import WorkerRequest, WorkerResponse
 from wws.runtimes.registry import RuntimeRegistry
 from wws.sandbox.engine import Sandbox
+from wws.server.guests import GuestThreads
 from wws.server.project import Project
 from wws.server.reload import ProjectWatcher
 from wws.server.static import request_path
@@ -82,6 +82,7 @@ def create_app(
         finally:
             if watcher is not None:
                 watcher.stop()
+            endpoint.threads.close()
             project.close()  # stores alive at interpreter exit upset wasmtime
 
     middleware = []
@@ -114,6 +115,7 @@ class ProjectEndpoint:
         self.project = project
         self.prefix = prefix
         self.debug = debug
+        self.threads = GuestThreads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = uuid.uuid4().hex[:12]
@@ -173,7 +175,7 @@ class ProjectEndpoint:
                 params=params,
                 request_id=request_id,
             )
-            result = await run_in_threadpool(worker.handle, request)
+            result = await self.threads.run(worker.handle, request)
         except WorkerError as exc:
             log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             text = exc.format_message() if self.debug else f"{exc.public_message} (request {request_id})"
@@ -214,15 +216,24 @@ async def _read_body(scope: Scope, receive: Receive, worker: Worker) -> bytes:
     return bytes(body)
 
 
+class WorkerAnswer(Response):
+    """A worker's answer as sent: a `Response` without the header defaults it would compute and we replace."""
+
+    def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes):
+        self.status_code = status
+        self.raw_headers = raw_headers
+        self.body = body
+        self.background = None
+
+
 def _to_http(result: WorkerResponse, method: str) -> Response:
     """The worker's answer as sent: its headers (minus framing), its body (none for HEAD, 1xx, 204 and 304)."""
     bodiless = result.status < 200 or result.status in (204, 304)
-    response = Response(b"" if method == "HEAD" or bodiless else result.body, status_code=result.status)
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in result.headers
         if name not in _FRAMING_HEADERS
     ]
-    length = [] if bodiless else [(b"content-length", str(len(result.body)).encode())]
-    response.raw_headers = [*headers, *length]
-    return response
+    if not bodiless:
+        headers.append((b"content-length", str(len(result.body)).encode()))
+    return WorkerAnswer(result.status, headers, b"" if method == "HEAD" or bodiless else result.body)

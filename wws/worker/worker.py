@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -74,7 +75,7 @@ class Worker:
         self._active = 0
         self._retired = False
 
-    @property
+    @functools.cached_property
     def relative_path(self) -> str:
         """The handler's path inside its project, with '/' separators (how messages and manifests name it)."""
         try:

@@ -135,6 +135,40 @@ def test_concurrent_requests_in_request_isolation_never_share_state(js_worker: M
     assert {answer["count"] for answer in answers} == {1}
 
 
+def test_a_burst_of_concurrent_requests_leaves_instances_for_the_next_burst(
+    js_worker: MakeJsWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from wws.runtimes import javascript  # noqa: PLC0415
+
+    created = []
+    original_init = javascript.JavaScriptInstance.__init__
+
+    def counting_init(self: javascript.JavaScriptInstance, program: javascript.JavaScriptProgram) -> None:
+        created.append(self)
+        original_init(self, program)
+
+    monkeypatch.setattr(javascript.JavaScriptInstance, "__init__", counting_init)
+    worker = js_worker(
+        """export default { async fetch() {
+          const until = Date.now() + 30;
+          while (Date.now() < until) {}
+          return new Response("done");
+        } };"""
+    )
+
+    def burst() -> list[bytes]:
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(lambda _: worker.handle(WorkerRequest("http://localhost/")).body, range(8)))
+
+    assert burst() == [b"done"] * 8
+    first = len(created)
+    assert first > 2, "the requests of a burst overlap, each on its own instance"
+    assert burst() == [b"done"] * 8
+    assert len(created) == first, "the second burst runs on the instances the first one left"
+
+
 def test_state_never_survives_a_request_that_grew_memory_or_failed(js_worker: MakeJsWorker) -> None:
     worker = js_worker(
         """let count = 0;
