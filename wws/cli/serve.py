@@ -72,11 +72,11 @@ def serve(  # noqa: PLR0917 - click passes every option
     _print_table(project, normalise_prefix(prefix), host, port)
     settings = server_settings(host, port)
     if workers == 1:
-        uvicorn.run(app, **settings)  # type: ignore[arg-type]
+        uvicorn.run(app, **settings)
         return
     project.close()  # each process opens its own project (and KV connection)
     os.environ[OPTIONS_VARIABLE] = json.dumps(dataclasses.asdict(options))
-    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **settings)  # type: ignore[arg-type]
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **settings)
 
 
 def server_settings(host: str, port: int) -> dict[str, Any]:
