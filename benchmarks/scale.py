@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import click
 import httpx
 
+from benchmarks.http.load import serving
 from benchmarks.projects import WORKERS
 from tests.conftest import compile_c
 from tests.server.conftest import free_port
@@ -57,27 +57,6 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-def start_server(project: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], float]:
-    """`wws serve` on `project`; returns the process and the seconds until it answered its first HTTP request."""
-    started = time.perf_counter()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = started + 120
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/-/ready", timeout=5)
-            return process, time.perf_counter() - started
-        except httpx.TransportError:
-            if process.poll() is not None or time.perf_counter() > deadline:
-                process.kill()
-                raise RuntimeError(f"wws serve did not start:\n{log.read_text()[-3000:]}") from None
-            time.sleep(0.01)
-
-
 async def spread(base: str, routes: Sequence[str], total: int, concurrency: int) -> tuple[float, int]:
     """`total` GET requests cycling over `routes`, `concurrency` at a time; returns (seconds, non-200 answers)."""
     paths = itertools.islice(itertools.cycle(routes), total)
@@ -101,14 +80,13 @@ def measure(folder: Path, count: int, requests: int, concurrency: int, native_mo
     project = folder / f"project-{count}"
     routes = generate_project(project, count, native_module)
     port = free_port()
-    process, startup = start_server(project, port, folder / f"wws-{count}.log")
-    try:
+    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port)]
+    started = time.perf_counter()
+    with serving(command, f"http://127.0.0.1:{port}", folder / f"wws-{count}.log") as process:
+        startup = time.perf_counter() - started
         at_start = memory_kib(process.pid)
         seconds, failures = asyncio.run(spread(f"http://127.0.0.1:{port}", routes, requests, concurrency))
         after = memory_kib(process.pid)
-    finally:
-        process.terminate()
-        process.wait(10)
     row = {
         "workers": count,
         "startup_s": round(startup, 3),

@@ -106,8 +106,10 @@ def parse_wrk(output: str) -> Measure:
 
 
 @contextlib.contextmanager
-def serving(command: Sequence[str], url: str, log: Path, *, cwd: Path | None = None) -> Iterator[str]:
-    """Start a server process, wait until it answers HTTP at `url`, yield `url`; stop it after."""
+def serving(
+    command: Sequence[str], url: str, log: Path, *, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait until it answers HTTP at `url` (any status), yield the process; stop it after."""
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
     try:
@@ -120,8 +122,8 @@ def serving(command: Sequence[str], url: str, log: Path, *, cwd: Path | None = N
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{url} did not answer in 30 s:\n{_tail(log)}")
-            time.sleep(0.05)
-        yield url
+            time.sleep(0.01)  # fine enough for the scale benchmark's start-up times
+        yield process
     finally:
         process.terminate()
         try:
@@ -159,31 +161,15 @@ def servers(folder: Path) -> Iterator[dict[str, str]]:
     ports = {name: free_port() for name in ("wws", "workerd", "ceiling")}
     (folder / "workerd.capnp").write_text(workerd_config("hello.js", ports["workerd"]))
     python = sys.executable
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    commands = {
+        "wws": [python, "-m", "wws", "serve", str(project), "--port", str(ports["wws"])],
+        "workerd": [str(WORKERD), "serve", str(folder / "workerd.capnp")],
+        "ceiling": [python, "-m", "benchmarks.http.ceiling", str(ports["ceiling"])],
+    }
     with contextlib.ExitStack() as stack:
-        urls = {
-            "wws": stack.enter_context(
-                serving(
-                    [python, "-m", "wws", "serve", str(project), "--port", str(ports["wws"])],
-                    f"http://127.0.0.1:{ports['wws']}",
-                    folder / "wws.log",
-                )
-            ),
-            "workerd": stack.enter_context(
-                serving(
-                    [str(WORKERD), "serve", str(folder / "workerd.capnp")],
-                    f"http://127.0.0.1:{ports['workerd']}",
-                    folder / "workerd.log",
-                )
-            ),
-            "ceiling": stack.enter_context(
-                serving(
-                    [python, "-m", "benchmarks.http.ceiling", str(ports["ceiling"])],
-                    f"http://127.0.0.1:{ports['ceiling']}",
-                    folder / "ceiling.log",
-                    cwd=REPOSITORY,
-                )
-            ),
-        }
+        for name, command in commands.items():
+            stack.enter_context(serving(command, urls[name], folder / f"{name}.log", cwd=REPOSITORY))
         yield urls
 
 
