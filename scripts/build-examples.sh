@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the example workers' binaries from examples/_src: native workers (C → wasm32-wasi with Debian's clang and
-# wasi-libc) and the wheel of the Python libraries example.
+# wasi-libc), Rust workers (the kit in kits/rust, with Debian's cargo and rustc, offline) and the wheel of the Python
+# libraries example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$(pwd)"
 build() {  # build SOURCE TARGET
     mkdir -p "$(dirname "$2")"
     echo "  building $2"
@@ -12,4 +14,18 @@ build examples/_src/hello.c examples/hello.wasm
 build examples/_src/item.c "examples/api/[id].wasm"
 build examples/_src/counter.c examples/counter.wasm
 build examples/_src/proxy.c examples/proxy.wasm
+
+echo "  building the Rust examples (examples/_src/rust)"
+# Paths of this checkout are written as /wws in the binaries, so every checkout builds the same bytes.
+(cd examples/_src/rust && RUSTFLAGS="--remap-path-prefix=$root=/wws" /usr/bin/cargo build --release --quiet)
+rust() {  # rust BINARY TARGET
+    mkdir -p "$(dirname "$2")"
+    echo "  building $2"
+    cp "examples/_src/rust/target/wasm32-wasi/release/$1.wasm" "$2"
+}
+rust hello examples/rust/hello.wasm
+rust user "examples/rust/users/[id].wasm"
+rust counter examples/rust/counter.wasm
+rust fetch examples/rust/fetch.wasm
+
 python scripts/build-wheel.py examples/_src/slugkit slugkit 0.1.0 examples/python/slug/wheels
