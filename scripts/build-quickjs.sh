@@ -31,7 +31,10 @@ tar -xzf "$archive" -C "$work"
 src="$work/quickjs_ng-$QUICKJS_NG_VERSION/upstream-quickjs"
 
 echo "Compiling QuickJS-NG to wasm32-wasi (about a minute)..."
-flags=(--target=wasm32-wasi -O2 -D_GNU_SOURCE -D_WASI_EMULATED_SIGNAL -I "$src" -w)
+# The file-prefix maps keep build paths out of the binary (assertions name their file), so every checkout builds the
+# same bytes, and the JavaScript workers' prepared folders get the same names everywhere (see .wws-example/).
+flags=(--target=wasm32-wasi -O2 -D_GNU_SOURCE -D_WASI_EMULATED_SIGNAL -I "$src" -w
+       "-ffile-prefix-map=$work=/build" "-ffile-prefix-map=$root=/wws")
 objects=()
 for unit in "$harness" "$src/libregexp.c" "$src/libunicode.c" "$src/dtoa.c"; do
     object="$work/$(basename "$unit" .c).o"

@@ -39,14 +39,14 @@ def compile_c(source: Path, output: Path, *extra: str) -> Path:
 
 
 def cargo_build(crate: Path, target_dir: Path, *arguments: str) -> Path:
-    """Build a Rust crate for wasm32-wasi with Debian's cargo, as scripts/build-examples.sh does (same flags, so
-    the same bytes); returns the folder of the release artifacts."""
+    """Build a crate of the repository's Cargo workspace for wasm32-wasi with Debian's cargo, as
+    scripts/build-examples.sh does (so the same bytes); returns the folder of the release artifacts."""
     if not DEBIAN_CARGO.exists():
         pytest.fail(
             "Debian's Rust is not installed: run `.ci/run` once, or `apt-get install rustc cargo "
             "libstd-rust-dev-wasm32 librust-serde-json-dev librust-base64-dev`"
         )
-    environ = {**os.environ, "CARGO_TARGET_DIR": str(target_dir), "RUSTFLAGS": rust_flags(crate)}
+    environ = {**os.environ, "CARGO_TARGET_DIR": str(target_dir)}
     result = subprocess.run(
         [str(DEBIAN_CARGO), "build", "--release", "--quiet", *arguments],
         cwd=crate,
@@ -58,14 +58,6 @@ def cargo_build(crate: Path, target_dir: Path, *arguments: str) -> Path:
     if result.returncode != 0:
         pytest.fail(f"cargo build failed in {crate}:\n{result.stderr}")
     return target_dir / "wasm32-wasi" / "release"
-
-
-def rust_flags(crate: Path) -> str:
-    """Paths inside the repository (or the copy `crate` is in) are written as /wws, so builds are reproducible."""
-    for folder in crate.resolve().parents:
-        if (folder / "kits" / "rust" / "Cargo.toml").is_file():
-            return f"--remap-path-prefix={folder}=/wws"
-    return ""
 
 
 @pytest.fixture(scope="session")

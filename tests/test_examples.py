@@ -48,14 +48,14 @@ WHEEL = ("examples/_src/slugkit", "slugkit", "0.1.0", "examples/python/slug/whee
 
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Path:
-    """A copy of examples/ (and of the Rust kit it builds with) with its workers built from examples/_src, as
-    scripts/build-examples.sh does."""
+    """A copy of examples/ (and of the Cargo workspace its Rust workers build in) with its workers built from
+    examples/_src, as scripts/build-examples.sh does."""
     checkout = tmp_path_factory.mktemp("checkout")
     root = checkout / "examples"
     shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("*.wasm", ".wws", "target", "wheels"))
-    shutil.copytree(
-        EXAMPLES.parent / "kits" / "rust", checkout / "kits" / "rust", ignore=shutil.ignore_patterns("target")
-    )
+    shutil.copytree(EXAMPLES.parent / "kits" / "rust", checkout / "kits" / "rust")
+    shutil.copytree(EXAMPLES.parent / ".cargo", checkout / ".cargo")
+    shutil.copyfile(EXAMPLES.parent / "Cargo.toml", checkout / "Cargo.toml")
     for source, target in BUILDS.items():
         (root / target).parent.mkdir(parents=True, exist_ok=True)
         compile_c(root / "_src" / source, root / target)
@@ -143,3 +143,26 @@ def test_examples_serve_over_http(examples: Path, sandbox: Sandbox, monkeypatch:
             assert (missing.status_code, "Nothing here" in missing.text) == (404, True)
     finally:
         app.state.project.close()
+
+
+def test_wws_example_is_the_prepared_tree_of_examples(
+    examples: Path, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.wws-example/ is what wws prepares for examples/ today: same folders (same hashes), same files, same text."""
+    script = runpy.run_path(str(EXAMPLES.parent / "scripts" / "wws-example.py"))
+    monkeypatch.delenv(script["ORIGIN_VARIABLE"], raising=False)
+    rendered = tmp_path / "rendered"
+    script["render"](examples, rendered, sandbox)
+    committed = EXAMPLES.parent / ".wws-example"
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+    expected, actual = tree(rendered), tree(committed) if committed.is_dir() else {}
+    stale = sorted(set(expected) ^ set(actual)) + sorted(
+        name for name in set(expected) & set(actual) if expected[name] != actual[name]
+    )
+    assert not stale, (
+        f".wws-example/ is out of date ({len(stale)} files differ, e.g. {stale[:3]}); refresh it with: "
+        f"{script['REFRESH']}"
+    )
