@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from wws import __version__
+from wws.cli.new import new
 from wws.cli.run import run
 from wws.cli.serve import serve
 from wws.logs import configure_logging
@@ -18,6 +19,7 @@ def cli(verbose: bool) -> None:
     configure_logging("text", verbose=verbose)
 
 
+cli.add_command(new)
 cli.add_command(run)
 cli.add_command(serve)
 
