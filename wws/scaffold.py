@@ -2,7 +2,8 @@
 
 A route maps to a file as `wws serve` reads it: `/api/[id]` → `api/[id].js`, `/` → `index.js`. A Rust worker also
 gets its crate in `_src/<name>/` (the `_` keeps it from being served), built at once by its `build.sh`, which puts the
-module at the route's file; the crate uses the kit of this checkout (`kits/rust`, or `$WWS_RUST_KIT`).
+module at the route's file. Cargo builds in `.wws/rust-target/`, shared by the project's Rust workers; the crate uses
+the kit of this checkout (`kits/rust`, or `$WWS_RUST_KIT`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import wws
 from wws.errors import WwsError
+from wws.worker.prepare import STATE_FOLDER
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = {"js": ".js", "py": ".py", "rust": ".wasm"}
@@ -69,10 +71,12 @@ def plan(name: str, language: str, route: str | None = None) -> Scaffold:
         files[handler] = _render(f"{language}/worker{LANGUAGES[language]}.tmpl", values)
         return Scaffold(handler, files)
     crate = PurePosixPath("_src", name)
+    up = PurePosixPath(*[".."] * len(crate.parts))
     values |= {
+        "target_dir": str(up / STATE_FOLDER / "rust-target"),
         "crate": name,
         "kit": json.dumps(str(rust_kit())),
-        "output": str(PurePosixPath(*[".."] * len(crate.parts), handler)),
+        "output": str(up / handler),
     }
     files[crate / "Cargo.toml"] = _render("rust/Cargo.toml.tmpl", values)
     files[crate / "src" / "main.rs"] = _render("rust/main.rs.tmpl", values)

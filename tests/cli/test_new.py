@@ -125,8 +125,13 @@ def test_routes_map_to_the_files_wws_serve_reads(route: str, handler: str) -> No
 def test_the_rust_kit_comes_from_the_checkout_or_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cargo = plan("x", "rust").files[PurePosixPath("_src/x/Cargo.toml")]
-    assert str(Path(__file__).resolve().parent.parent.parent / "kits" / "rust") in cargo
+    files = plan("x", "rust").files
+    assert (
+        str(Path(__file__).resolve().parent.parent.parent / "kits" / "rust")
+        in files[PurePosixPath("_src/x/Cargo.toml")]
+    )
+    # cargo builds out of _src/, so a Python worker beside it does not take the build output for its helpers
+    assert 'target-dir = "../../.wws/rust-target"' in files[PurePosixPath("_src/x/.cargo/config.toml")]
     monkeypatch.setenv(KIT_VARIABLE, str(tmp_path))
     with pytest.raises(ScaffoldError, match=f"set {KIT_VARIABLE}"):
         plan("x", "rust")

@@ -48,7 +48,7 @@ def _read_body(data: str | None) -> bytes:
 @click.option("-H", "--header", "headers", multiple=True, help="A request header 'Name: value' (repeatable).")
 @click.option("-d", "--data", default=None, help="Request body, or @FILE to read it from a file (@- for stdin).")
 @click.option("--host", default="localhost:8080", show_default=True, help="Host of the URL the worker sees.")
-@click.option("-i", "--include/--no-include", default=True, show_default=True, help="Print status and headers.")
+@click.option("-i", "--include/--no-include", default=True, help="Print status and headers (the default).")
 def run(  # noqa: PLR0917 - click passes every option
     file: Path,
     path: str,
