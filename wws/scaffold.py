@@ -17,12 +17,11 @@ from pathlib import Path, PurePosixPath
 
 import wws
 from wws.errors import WwsError
+from wws.runtimes.registry import default_registry
 from wws.worker.prepare import STATE_FOLDER
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = {"js": ".js", "py": ".py", "rust": ".wasm"}
-HANDLER_SUFFIXES = (".js", ".mjs", ".py", ".wasm")
-"""Handlers of the built-in runtimes: a second file for the same route would stop `wws serve`."""
 KIT_VARIABLE = "WWS_RUST_KIT"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*|\[[A-Za-z_][A-Za-z0-9_]*\]|\[\.\.\.[A-Za-z_][A-Za-z0-9_]*\]")
@@ -87,8 +86,10 @@ def plan(name: str, language: str, route: str | None = None) -> Scaffold:
 
 def write(project: Path, scaffold: Scaffold) -> list[Path]:
     """Write the files (never over existing ones, nor beside another handler of the same route); returns them."""
-    stem = project / scaffold.handler.with_suffix("")
-    clash = next((stem.with_suffix(suffix) for suffix in HANDLER_SUFFIXES if stem.with_suffix(suffix).exists()), None)
+    # Any registered runtime's file for the same route (plug-ins included) would stop `wws serve` with both names.
+    folder, stem = project / scaffold.handler.parent, scaffold.handler.stem
+    candidates = (folder / f"{stem}{extension}" for extension in default_registry().extensions())
+    clash = next((candidate for candidate in candidates if candidate.exists()), None)
     if clash is not None:
         raise ScaffoldError(f"{clash.relative_to(project)} already serves this route")
     existing = [path for path in scaffold.files if (project / path).exists()]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -12,7 +11,7 @@ from tests.conftest import DEBIAN_CARGO
 from tests.server.conftest import Client
 from wws.cli.main import cli
 from wws.sandbox.engine import Sandbox
-from wws.scaffold import KIT_VARIABLE, ScaffoldError, handler_path, plan
+from wws.scaffold import KIT_VARIABLE, ScaffoldError, build_rust, handler_path, plan
 from wws.server import create_app
 
 
@@ -65,7 +64,7 @@ def test_a_rust_worker_rebuilds_with_its_build_script(
     code, output = new(tmp_path, "calc", "--lang", "rust")
     assert code == 1
     assert "already" in output
-    subprocess.run([str(tmp_path / "_src" / "calc" / "build.sh")], check=True, capture_output=True)
+    build_rust(tmp_path, PurePosixPath("_src/calc"))
     answer = Client(create_app(tmp_path, sandbox=sandbox, kv="memory", watch=False)).get("/calc")
     assert answer.json()["message"] == "Howdy from calc!"
 
@@ -82,6 +81,9 @@ def test_nothing_is_overwritten_and_a_route_has_one_handler(tmp_path: Path) -> N
     assert (code, "solo.toml already exists; nothing was written" in output) == (1, True)
     assert not (tmp_path / "solo.py").exists()
     assert (tmp_path / "hello.js").read_text() == "// mine"
+    assert new(tmp_path, "v", "--lang", "js", "--route", "/v1.2")[0] == 0
+    code, output = new(tmp_path, "w", "--lang", "py", "--route", "/v1.2")
+    assert (code, "v1.2.js already serves this route" in output) == (1, True)
 
 
 @pytest.mark.parametrize(
