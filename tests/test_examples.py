@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import cargo_build, compile_c
-from tests.server.conftest import free_port, running
+from tests.server.conftest import add_worker, free_port, running
 from wws.routing import discover_routes
 from wws.runtimes.registry import default_registry
 from wws.sandbox.engine import Sandbox
@@ -61,8 +61,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path) -> Pa
         compile_c(root / "_src" / source, root / target)
     release = cargo_build(root / "_src" / "rust", cargo_target)
     for binary, target in RUST_BUILDS.items():
-        (root / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(release / f"{binary}.wasm", root / target)
+        add_worker(root, release / f"{binary}.wasm", target)
     build_wheel = runpy.run_path(str(EXAMPLES.parent / "scripts" / "build-wheel.py"))["build"]
     source, name, version, out = WHEEL
     build_wheel(root.parent / source, name, version, root.parent / out)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import cargo_build
-from tests.server.conftest import Client
+from tests.server.conftest import Client, add_worker
 from wws.sandbox.engine import Sandbox
 from wws.server import create_app
 
@@ -29,11 +28,7 @@ def client(tmp_path_factory: pytest.TempPathFactory, cargo_target: Path, sandbox
     built = cargo_build(KIT, cargo_target, "--examples") / "examples"
     root = tmp_path_factory.mktemp("rust-kit")
     for example, (route_file, config) in EXAMPLES.items():
-        target = root / route_file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(built / f"{example}.wasm", target)
-        if config is not None:
-            target.with_suffix(".toml").write_text(config)
+        add_worker(root, built / f"{example}.wasm", route_file, config)
     return Client(create_app(root, sandbox=sandbox, kv="memory", watch=False))
 
 

@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use crate::request::find_header;
 use crate::{host, Error, Result};
 
 /// A request to send with [`fetch`].
@@ -51,8 +52,7 @@ pub struct FetchResponse {
 
 impl FetchResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
+        find_header(&self.headers, name)
     }
 
     pub fn text(&self) -> Result<&str> {

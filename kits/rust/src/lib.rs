@@ -33,7 +33,7 @@ pub use error::{Error, Result};
 pub use fetch::{fetch, FetchRequest, FetchResponse};
 pub use request::Request;
 pub use response::{Response, ResponseBuilder};
-pub use serve::{handle_once, serve};
+pub use serve::serve;
 
 /// A variable of the worker's `[vars]` (they are also its only environment variables, in `std::env`).
 pub fn var(name: &str) -> Option<String> {
@@ -47,7 +47,7 @@ macro_rules! reactor {
     ($handler:path) => {
         #[no_mangle]
         pub extern "C" fn wws_handle() {
-            $crate::handle_once($handler)
+            $crate::serve($handler)
         }
     };
 }

@@ -71,8 +71,7 @@ impl Request {
 
     /// A header's value (names are case-insensitive; repeated headers arrive joined with ", ").
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
+        find_header(&self.headers, name)
     }
 
     /// Every header, names in lower case.
@@ -103,6 +102,12 @@ impl Request {
     pub fn params(&self) -> &BTreeMap<String, String> {
         &self.params
     }
+}
+
+/// The first value of header `name` in `headers` (names stored in lower case).
+pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str())
 }
 
 /// Percent-decoding of a query component (`+` is a space); invalid escapes are kept as they are.
