@@ -41,6 +41,7 @@ import urllib.parse  # noqa: F401
 import uuid  # noqa: F401
 
 import _wws_host
+import _wws_snapshot
 import wit_world
 import workers
 from workers import Cache, Context, Env, KVNamespace, Request, Response
@@ -237,5 +238,5 @@ def _warm_up():
 _warm_up()
 sys.path[:] = [STDLIB, GUEST_ROOT, f"{GUEST_ROOT}/libs"]
 sys.path_importer_cache.clear()
-gc.collect()
+_PINNED, _SNAPSHOT_TABLE = _wws_snapshot.pin()
 gc.freeze()
