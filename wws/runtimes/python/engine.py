@@ -49,7 +49,7 @@ APP_MODULE = "_wws_app"
 WORLD = "worker"
 HOST_INTERFACE = "wws:python/host"
 FORMAT = "2"
-"""Bumped when the layout of the engine folder changes."""
+"""Bumped when the layout of the engine folder changes, or how the component is patched (`immortal.py`)."""
 
 COMPONENT_FILE = "engine.wasm"
 STDLIB_FOLDER = "stdlib"
