@@ -85,13 +85,22 @@ class _Reader:
         return minimum, self.uleb() if flags else None
 
 
+def section_spans(binary: bytes, start: int = len(MAGIC), end: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """(id, start, end) of the payload of each section of `binary[start:end]`: a module's or a component's sections,
+    which share this framing (after their 8-byte preamble)."""
+    reader = _Reader(binary, start, end)
+    while reader.position < reader.end:
+        section_id = reader.byte()
+        size = reader.uleb()
+        reader.take(size)
+        yield section_id, reader.position - size, reader.position
+
+
 def _sections(module: bytes) -> Iterator[tuple[int, bytes]]:
     if not module.startswith(MAGIC):
         raise SnapshotError("not a WebAssembly module")
-    reader = _Reader(module, len(MAGIC))
-    while reader.position < reader.end:
-        section_id = reader.byte()
-        yield section_id, reader.take(reader.uleb())
+    for section_id, start, end in section_spans(module):
+        yield section_id, module[start:end]
 
 
 def _import_count(body: bytes, kind: int) -> int:
@@ -170,11 +179,19 @@ def memory_limits(module: bytes) -> tuple[int, int | None]:
 
 def data_segments(module: bytes) -> list[tuple[int, bytes]]:
     """The active data segments of memory 0 as (offset, bytes): the memory the module starts with."""
-    segments: list[tuple[int, bytes]] = []
-    for section_id, body in _sections(module):
+    return [(offset, module[start : start + length]) for offset, start, length in data_segment_spans(module)]
+
+
+def data_segment_spans(module: bytes) -> list[tuple[int, int, int]]:
+    """The active data segments of memory 0 as (offset, start, length): where each lands in memory, and where its
+    bytes are in `module` (so that they can be rewritten in place)."""
+    if not module.startswith(MAGIC):
+        raise SnapshotError("not a WebAssembly module")
+    segments: list[tuple[int, int, int]] = []
+    for section_id, start, end in section_spans(module):
         if section_id != _DATA:
             continue
-        reader = _Reader(body)
+        reader = _Reader(module, start, end)
         for _ in range(reader.uleb()):
             mode = reader.uleb()
             if mode == 1:
@@ -186,7 +203,9 @@ def data_segments(module: bytes) -> list[tuple[int, bytes]]:
             offset = reader.sleb()
             if reader.byte() != _END:
                 raise SnapshotError("a data segment's offset must be an i32 constant")
-            segments.append((offset, reader.take(reader.uleb())))
+            length = reader.uleb()
+            segments.append((offset, reader.position, length))
+            reader.take(length)
     return segments
 
 

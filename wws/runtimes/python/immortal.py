@@ -14,6 +14,10 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
+from wws.sandbox.snapshot import SnapshotError, data_segment_spans, section_spans
+
+__all__ = ["IMMORTAL_INITIAL", "IMMORTAL_MINIMUM", "MARKER", "SnapshotError", "immortalize"]
+
 MARKER = b"stcejbo-tohspans-swwd"[::-1]
 """Must equal `_wws_snapshot.MARKER`."""
 
@@ -23,13 +27,7 @@ IMMORTAL_INITIAL = 5 << 28
 """The count CPython gives the objects it makes immortal (`_Py_IMMORTAL_INITIAL_REFCNT`, 32-bit)."""
 
 _CORE_MODULE = 1
-_DATA_SECTION = 11
-_I32_CONST = 0x41
-_END = 0x0B
-
-
-class SnapshotError(ValueError):
-    """The component is not laid out as expected (a different componentize-py, or no table): nothing was changed."""
+_COMPONENT_PREAMBLE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,80 +83,16 @@ def _table(memory: bytearray) -> list[int]:
 
 
 def _data_segments(component: bytes) -> list[_Segment]:
-    """The active data segments of the component's core module that defines the snapshot's memory (the largest
-    data section), in order."""
+    """The active data segments of the component's core module that defines the snapshot's memory (the one with the
+    most data), in order, with their positions in `component`."""
     best: list[_Segment] = []
-    for start, end in _sections(component, 8, len(component), _CORE_MODULE):
-        for data_start, data_end in _sections(component, start + 8, end, _DATA_SECTION):
-            segments = _parse_data(component, data_start, data_end)
-            if sum(s.length for s in segments) > sum(s.length for s in best):
-                best = segments
+    for section_id, start, end in section_spans(component, _COMPONENT_PREAMBLE):
+        if section_id != _CORE_MODULE:
+            continue
+        spans = data_segment_spans(component[start:end])
+        segments = [_Segment(address & 0xFFFFFFFF, start + position, length) for address, position, length in spans]
+        if sum(s.length for s in segments) > sum(s.length for s in best):
+            best = segments
     if not best:
         raise SnapshotError("the component has no core module with data segments")
     return best
-
-
-def _sections(binary: bytes, position: int, end: int, wanted: int) -> list[tuple[int, int]]:
-    """(start, end) of the payload of each section with id `wanted` between `position` and `end`."""
-    found = []
-    while position < end:
-        section = binary[position]
-        size, position = _uleb(binary, position + 1)
-        if section == wanted:
-            found.append((position, position + size))
-        position += size
-    if position != end:
-        raise SnapshotError("a section runs past the end of its module")
-    return found
-
-
-def _parse_data(binary: bytes, position: int, end: int) -> list[_Segment]:
-    count, position = _uleb(binary, position)
-    segments = []
-    for _ in range(count):
-        flags, position = _uleb(binary, position)
-        if flags == 1:  # passive: not part of the image
-            length, position = _uleb(binary, position)
-            position += length
-            continue
-        if flags == 2:
-            memory, position = _uleb(binary, position)
-            if memory != 0:
-                raise SnapshotError("a data segment targets a second memory")
-        elif flags != 0:
-            raise SnapshotError(f"unknown data segment kind {flags}")
-        if binary[position] != _I32_CONST:
-            raise SnapshotError("a data segment's offset is not a constant")
-        address, position = _sleb(binary, position + 1)
-        if binary[position] != _END:
-            raise SnapshotError("a data segment's offset is not a single constant")
-        length, position = _uleb(binary, position + 1)
-        segments.append(_Segment(address & 0xFFFFFFFF, position, length))
-        position += length
-    if position != end:
-        raise SnapshotError("the data section does not end where its segments do")
-    return segments
-
-
-def _uleb(binary: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = binary[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return result, position
-
-
-def _sleb(binary: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = binary[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
-                result -= 1 << shift
-            return result, position
