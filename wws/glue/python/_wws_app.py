@@ -27,7 +27,7 @@ import json
 import logging
 import marshal
 import math  # noqa: F401
-import random  # noqa: F401
+import random
 import re  # noqa: F401
 import string  # noqa: F401
 import struct  # noqa: F401
@@ -53,6 +53,7 @@ _GLUE_PREFIXES = ("/0/", "/1/", "/world/", "/bundled/")
 """Where componentize-py put the glue when it built the engine: frames from there are not the user's."""
 
 _loop = _wws_host.EventLoop()
+_ANSWER_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _loaded = {}
 """`worker`: (kind, handler, arity) of the handler, once this instance has loaded it."""
 
@@ -98,9 +99,9 @@ def _load(code_text):
 
 
 def _run(result):
-    if inspect.isawaitable(result) and not isinstance(result, Response):
-        return _loop.run(result)
-    return result
+    if isinstance(result, Response) or not inspect.isawaitable(result):
+        return result
+    return _loop.run(result)
 
 
 def _respond(message):
@@ -127,14 +128,14 @@ def _respond(message):
 
 
 def _encode(response, kind):
-    if isinstance(response, str | bytes):
+    if isinstance(response, (str, bytes)):
         response = Response(response)
     if not isinstance(response, Response):
         name = "fetch()" if kind == "entrypoint" else "on_fetch()" if kind == "on_fetch" else "worker()"
         raise TypeError(f"{name} returned {type(response).__name__}, not a Response")
     headers = {}
     for name, value in dict(response.headers or {}).items():
-        values = [str(item) for item in value] if isinstance(value, list | tuple) else str(value)
+        values = [str(item) for item in value] if isinstance(value, (list, tuple)) else str(value)
         headers[str(name).lower()] = values
     data = response.body_bytes
     try:
@@ -144,7 +145,7 @@ def _encode(response, kind):
     answer = {"status": int(response.status), "headers": headers, "data": text, "base64": encoded}
     if Cache.dump():
         answer["kv"] = Cache.dump()
-    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    return _ANSWER_ENCODER.encode(answer)
 
 
 def _user_traceback(exc):
@@ -211,8 +212,10 @@ logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[_wws_hos
 
 
 def _warm_up():
-    """Run the request path a few times before the snapshot: its bytecode is then specialised and its caches
-    filled in every instance, instead of in each one's first request."""
+    """Run the request path a few times before the snapshot, through the export the host calls: its bytecode is
+    then specialised and its caches filled in every instance, instead of in each one's first request. That path
+    includes `random.seed()`, which componentize-py calls at the first call of every instance (so that each one
+    draws different numbers)."""
     source = "def worker(request):\n    return Response(f'{request.method} {request.url} {request.body}')\n"
     request = json.dumps(
         {
@@ -227,14 +230,19 @@ def _warm_up():
         }
     )
     code = marshal.dumps(compile(source, f"{GUEST_ROOT}/warm_up.py", "exec")).decode("latin-1")
+    world = WitWorld()
     for _ in range(50):
-        _load(code)
-        _respond(json.loads(request))
+        answer = world.handle(code, request)
+        if answer.startswith('{"error"'):
+            raise RuntimeError(f"the warm-up request failed: {answer}")
+        random.seed()
     _loaded.clear()
     sys.modules.pop(WORKER_MODULE, None)
     Cache.reset({})
 
 
+_COMPACTED = _wws_snapshot.compact(_warm_up)
+"""How many code objects the request path runs, copied side by side (0: the heap could not be arranged)."""
 _warm_up()
 sys.path[:] = [STDLIB, GUEST_ROOT, f"{GUEST_ROOT}/libs"]
 sys.path_importer_cache.clear()

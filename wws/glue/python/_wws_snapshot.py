@@ -1,15 +1,23 @@
-"""Marks the objects of the snapshot for the engine build, which makes them immortal.
+"""Shapes the snapshot's memory so that a fresh instance touches, and copies, as few pages as it can.
 
-A fresh instance maps the snapshot's memory copy-on-write: the first write to a page copies it. CPython writes
-to an object each time it takes or drops a reference to it, so a request that only reads the pre-imported modules
-still copied a megabyte of pages. Immortal objects (PEP 683) skip those writes. CPython offers no call to make an
-object immortal, so the guest lists the objects and the host sets their reference counts in the snapshot's data
-(`wws.runtimes.python.immortal`). Every listed object is kept alive, so each address stays a live object.
+A fresh instance maps the snapshot's memory copy-on-write, and every page it first touches costs a page fault
+(the kernel maps 64 KiB around a read). Two things make a request touch more pages than its work needs:
+
+- CPython writes to an object each time it takes or drops a reference to it, so a request that only reads the
+  pre-imported modules still copied a megabyte of pages. Immortal objects (PEP 683) skip those writes. CPython
+  offers no call to make an object immortal, so `pin` lists the objects and the host sets their reference counts
+  in the snapshot's data (`wws.runtimes.python.immortal`). Every listed object is kept alive, so each address
+  stays a live object.
+- The code a request runs was compiled at import time, each piece between the compiler's own garbage, so it lay
+  scattered over the whole heap. `compact` gives the functions that the warm-up runs fresh copies of their code,
+  allocated side by side at the end of the heap.
 """
 
 import gc
 import hashlib
+import marshal
 import struct
+import sys
 import types
 from array import array
 
@@ -50,3 +58,76 @@ def pin():
     addresses = array("I", sorted(found)).tobytes()
     header = MARKER + struct.pack("<I", len(found)) + hashlib.sha256(addresses).digest()
     return list(found.values()), header + addresses
+
+
+def compact(run):
+    """Run `run` and give every function it called a copy of its code, placed together; return how many code
+    objects were copied (0 when the heap could not be arranged: then nothing changed).
+
+    The copies start unspecialised: run the warm-up again afterwards."""
+    executed = _executed(run)
+    gc.collect()
+    functions = [obj for obj in gc.get_objects() if type(obj) is types.FunctionType and id(obj.__code__) in executed]
+    try:
+        fillers = _fill_holes()
+    except MemoryError:
+        return 0
+    copies = {}
+    for function in functions:
+        code = function.__code__
+        copy = copies.get(id(code))
+        if copy is None:
+            copy = copies[id(code)] = marshal.loads(marshal.dumps(code))
+        function.__code__ = copy
+    del fillers
+    gc.collect()
+    return len(copies)
+
+
+def _executed(run):
+    """The code objects (by id) that run while `run` runs."""
+    seen = {}
+    monitoring = sys.monitoring
+    tool = monitoring.PROFILER_ID
+
+    def started(code, _offset):
+        seen.setdefault(id(code), code)
+
+    monitoring.use_tool_id(tool, "wws snapshot")
+    monitoring.register_callback(tool, monitoring.events.PY_START, started)
+    monitoring.set_events(tool, monitoring.events.PY_START)
+    try:
+        run()
+    finally:
+        monitoring.set_events(tool, 0)
+        monitoring.register_callback(tool, monitoring.events.PY_START, None)
+        monitoring.free_tool_id(tool)
+    return seen
+
+
+_PROBE_SIZE = 2 << 20
+"""Larger than any hole: a block this big comes from the end of the heap, which tells where the end is."""
+
+
+def _fill_holes():
+    """Blocks that fill the free holes of the heap (malloc's, then each size class of CPython's small-object
+    allocator), so that what is allocated next lands at its end. The caller drops them when done."""
+    probe = bytes(_PROBE_SIZE)
+    end = max(id(probe), *map(id, gc.get_objects()))
+    del probe
+    fillers = []
+    size = 1 << 20
+    while size > 512:  # malloc's holes, by decreasing size
+        _fill(fillers, size, end)
+        size = size * 7 // 8
+    for size in range(512, 24, -8):  # the small-object allocator's size classes (a bytes object is 17 + n)
+        _fill(fillers, size - 17, end)
+    return fillers
+
+
+def _fill(fillers, length, end):
+    while True:
+        block = bytes(length)
+        if id(block) > end:
+            return
+        fillers.append(block)

@@ -186,7 +186,7 @@ def _body_bytes(body):
         return b""
     if isinstance(body, str):
         return body.encode("utf-8")
-    if isinstance(body, bytes | bytearray | memoryview):
+    if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     raise TypeError(f"a response body must be str, bytes or None, not {type(body).__name__}")
 

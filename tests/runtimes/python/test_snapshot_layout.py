@@ -1,0 +1,39 @@
+"""The snapshot keeps the code of the request path together, so a fresh instance touches few pages to run it."""
+
+from __future__ import annotations
+
+from tests.runtimes.python.conftest import MakePyWorker, get_json
+
+REQUEST_PATH_SPAN = 256 * 1024
+"""The request path's code is about 30 objects of a few KiB each: side by side, they fit well within this."""
+
+
+def test_the_code_of_the_request_path_lies_together_and_other_code_does_not(py_worker: MakePyWorker) -> None:
+    worker = py_worker(
+        """
+        import json, json.decoder, random, sys, textwrap
+        import workers
+        from workers import Response
+
+        app = sys.modules["_wws_app"]
+        REQUEST_PATH = {
+            "glue: _respond": app._respond, "glue: _encode": app._encode, "glue: handle": app.WitWorld.handle,
+            "workers: Request": workers.Request.__init__, "workers: Response": workers.Response.__init__,
+            "json.loads": json.loads, "JSONDecoder.decode": json.decoder.JSONDecoder.decode,
+            "Random.seed": random.Random.seed,
+        }
+
+        def worker(request):
+            return Response(json.dumps({
+                "compacted": app._COMPACTED,
+                "request_path": {name: id(function.__code__) for name, function in REQUEST_PATH.items()},
+                "elsewhere": id(textwrap.dedent.__code__),
+            }))
+        """
+    )
+    answer = get_json(worker)
+    addresses = answer["request_path"]
+    assert answer["compacted"] >= len(addresses)
+    low, high = min(addresses.values()), max(addresses.values())
+    assert high - low < REQUEST_PATH_SPAN, {name: hex(address) for name, address in addresses.items()}
+    assert not low - REQUEST_PATH_SPAN < answer["elsewhere"] < high + REQUEST_PATH_SPAN
