@@ -37,3 +37,31 @@ def test_the_code_of_the_request_path_lies_together_and_other_code_does_not(py_w
     low, high = min(addresses.values()), max(addresses.values())
     assert high - low < REQUEST_PATH_SPAN, {name: hex(address) for name, address in addresses.items()}
     assert not low - REQUEST_PATH_SPAN < answer["elsewhere"] < high + REQUEST_PATH_SPAN
+
+
+GLUE_SPAN = 1024 * 1024
+"""The glue's classes and functions, allocated while the heap's holes are held: within this of each other."""
+
+
+def test_the_glue_classes_and_functions_lie_together(py_worker: MakePyWorker) -> None:
+    worker = py_worker(
+        """
+        import json, sys
+        import _wws_host, workers
+        from workers import Response
+
+        app = sys.modules["_wws_app"]
+        GLUE = {
+            "Request": workers.Request, "Response": workers.Response, "Headers": workers.Headers,
+            "Cache": workers.Cache, "fetch": workers.fetch, "LogStream": _wws_host.LogStream,
+            "WitWorld": app.WitWorld, "_load": app._load, "_respond": app._respond,
+        }
+
+        def worker(request):
+            return Response(json.dumps({name: id(obj) for name, obj in GLUE.items()}))
+        """
+    )
+    addresses = get_json(worker)
+    assert max(addresses.values()) - min(addresses.values()) < GLUE_SPAN, {
+        name: hex(address) for name, address in addresses.items()
+    }

@@ -40,11 +40,15 @@ import typing  # noqa: F401
 import urllib.parse  # noqa: F401
 import uuid  # noqa: F401
 
-import _wws_host
 import _wws_snapshot
-import wit_world
-import workers
-from workers import Cache, Context, Env, KVNamespace, Request, Response
+
+_HOLES = _wws_snapshot.fill_holes()
+"""Held while the glue loads: its classes, functions and constants are then allocated together."""
+
+import _wws_host  # noqa: E402
+import wit_world  # noqa: E402
+import workers  # noqa: E402
+from workers import Cache, Context, Env, KVNamespace, Request, Response  # noqa: E402
 
 GUEST_ROOT = "/src"
 STDLIB = "/python"
@@ -241,6 +245,7 @@ def _warm_up():
     Cache.reset({})
 
 
+del _HOLES
 _COMPACTED = _wws_snapshot.compact(_warm_up)
 """How many code objects the request path runs, copied side by side (0: the heap could not be arranged)."""
 _warm_up()

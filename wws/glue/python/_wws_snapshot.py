@@ -8,9 +8,10 @@ A fresh instance maps the snapshot's memory copy-on-write, and every page it fir
   offers no call to make an object immortal, so `pin` lists the objects and the host sets their reference counts
   in the snapshot's data (`wws.runtimes.python.immortal`). Every listed object is kept alive, so each address
   stays a live object.
-- The code a request runs was compiled at import time, each piece between the compiler's own garbage, so it lay
-  scattered over the whole heap. `compact` gives the functions that the warm-up runs fresh copies of their code,
-  allocated side by side at the end of the heap.
+- What a request runs was allocated at import time, in whatever holes the heap had then, and its code between
+  the compiler's own garbage: it lay scattered over the whole heap. The glue loads while `fill_holes` holds those
+  holes, so its classes and functions come out side by side; `compact` then gives the functions that the warm-up
+  runs (the glue's and the standard library's) fresh copies of their code, together at the end of the heap.
 """
 
 import gc
@@ -69,7 +70,7 @@ def compact(run):
     gc.collect()
     functions = [obj for obj in gc.get_objects() if type(obj) is types.FunctionType and id(obj.__code__) in executed]
     try:
-        fillers = _fill_holes()
+        fillers = fill_holes()
     except MemoryError:
         return 0
     copies = {}
@@ -109,7 +110,7 @@ _PROBE_SIZE = 2 << 20
 """Larger than any hole: a block this big comes from the end of the heap, which tells where the end is."""
 
 
-def _fill_holes():
+def fill_holes():
     """Blocks that fill the free holes of the heap (malloc's, then each size class of CPython's small-object
     allocator), so that what is allocated next lands at its end. The caller drops them when done."""
     probe = bytes(_PROBE_SIZE)
