@@ -58,6 +58,8 @@ _GLUE_PREFIXES = ("/0/", "/1/", "/world/", "/bundled/")
 
 _loop = _wws_host.EventLoop()
 _ANSWER_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_REQUEST_DECODER = json.JSONDecoder()
+"""The host's request JSON has no surrounding whitespace: `raw_decode` reads it without `loads`'s checks."""
 _loaded = {}
 """`worker`: (kind, handler, arity) of the handler, once this instance has loaded it."""
 
@@ -202,7 +204,7 @@ class WitWorld(wit_world.WitWorld):
                 _load(code)
             if not request:
                 return '{"loaded":true}'
-            answer = _respond(json.loads(request))
+            answer = _respond(_REQUEST_DECODER.raw_decode(request)[0])
             sys.stdout.flush()
             sys.stderr.flush()
             return answer
