@@ -1,4 +1,4 @@
-"""The snapshot keeps the code of the request path together, so a fresh instance touches few pages to run it."""
+"""The snapshot keeps what the request path runs together, so a fresh instance touches few pages to run it."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def test_the_code_of_the_request_path_lies_together_and_other_code_does_not(py_w
         REQUEST_PATH = {
             "glue: _respond": app._respond, "glue: _encode": app._encode, "glue: handle": app.WitWorld.handle,
             "workers: Request": workers.Request.__init__, "workers: Response": workers.Response.__init__,
-            "json.loads": json.loads, "JSONDecoder.decode": json.decoder.JSONDecoder.decode,
-            "Random.seed": random.Random.seed,
+            "JSONDecoder.raw_decode": json.decoder.JSONDecoder.raw_decode,
+            "JSONEncoder.encode": json.JSONEncoder.encode, "Random.seed": random.Random.seed,
         }
 
         def worker(request):
@@ -39,8 +39,10 @@ def test_the_code_of_the_request_path_lies_together_and_other_code_does_not(py_w
     assert not low - REQUEST_PATH_SPAN < answer["elsewhere"] < high + REQUEST_PATH_SPAN
 
 
-GLUE_SPAN = 1024 * 1024
-"""The glue's classes and functions, allocated while the heap's holes are held: within this of each other."""
+GLUE_WINDOW = 1024 * 1024
+GLUE_TOGETHER = 0.8
+"""The share of the glue's classes and functions that lie within one window of this size. Not all: a block that
+the import freed below the held holes can take one of them (without the held holes, the best window held 4 of 10)."""
 
 
 def test_the_glue_classes_and_functions_lie_together(py_worker: MakePyWorker) -> None:
@@ -53,8 +55,9 @@ def test_the_glue_classes_and_functions_lie_together(py_worker: MakePyWorker) ->
         app = sys.modules["_wws_app"]
         GLUE = {
             "Request": workers.Request, "Response": workers.Response, "Headers": workers.Headers,
-            "Cache": workers.Cache, "fetch": workers.fetch, "LogStream": _wws_host.LogStream,
-            "WitWorld": app.WitWorld, "_load": app._load, "_respond": app._respond,
+            "Cache": workers.Cache, "Env": workers.Env, "fetch": workers.fetch, "LogStream": _wws_host.LogStream,
+            "EventLoop": _wws_host.EventLoop, "WitWorld": app.WitWorld, "_load": app._load, "_respond": app._respond,
+            "_encode": app._encode,
         }
 
         def worker(request):
@@ -62,6 +65,6 @@ def test_the_glue_classes_and_functions_lie_together(py_worker: MakePyWorker) ->
         """
     )
     addresses = get_json(worker)
-    assert max(addresses.values()) - min(addresses.values()) < GLUE_SPAN, {
-        name: hex(address) for name, address in addresses.items()
-    }
+    ordered = sorted(addresses.values())
+    most_in_a_window = max(sum(1 for address in ordered if start <= address < start + GLUE_WINDOW) for start in ordered)
+    assert most_in_a_window >= GLUE_TOGETHER * len(ordered), {name: hex(address) for name, address in addresses.items()}
