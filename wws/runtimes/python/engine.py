@@ -34,7 +34,8 @@ import zstandard
 
 from wws.config.paths import cache_dir
 from wws.errors import WwsError
-from wws.runtimes.python import immortal
+from wws.runtimes.python import immortal, lazy_table
+from wws.sandbox.snapshot import SnapshotError
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,9 @@ GLUE = Path(__file__).resolve().parents[2] / "glue" / "python"
 APP_MODULE = "_wws_app"
 WORLD = "worker"
 HOST_INTERFACE = "wws:python/host"
-FORMAT = "2"
-"""Bumped when the layout of the engine folder changes, or how the component is patched (`immortal.py`)."""
+FORMAT = "3"
+"""Bumped when the layout of the engine folder changes, or how the component is patched (`immortal.py`,
+`lazy_table.py`)."""
 
 COMPONENT_FILE = "engine.wasm"
 STDLIB_FOLDER = "stdlib"
@@ -98,6 +100,7 @@ def build_files(folder: Path) -> None:
     log.warning("building the Python engine: componentize-py is snapshotting CPython and the glue…")
     _componentize(folder / COMPONENT_FILE)
     _make_snapshot_immortal(folder / COMPONENT_FILE)
+    _make_table_lazy(folder / COMPONENT_FILE)
     log.warning("building the Python engine: component built in %.1f s", time.monotonic() - started)
 
 
@@ -207,6 +210,17 @@ def _make_snapshot_immortal(component: Path) -> None:
         return
     component.write_bytes(patched)
     log.info("building the Python engine: %d objects of the snapshot made immortal", changed)
+
+
+def _make_table_lazy(component: Path) -> None:
+    """libpython's function table filled on use, not at every instantiation (see `lazy_table.py`); without it the
+    engine still works, slower."""
+    try:
+        patched = lazy_table.make_table_lazy(component.read_bytes())
+    except SnapshotError as exc:
+        log.warning("building the Python engine: its function table stays eager (%s); fresh instances are slower", exc)
+        return
+    component.write_bytes(patched)
 
 
 def _componentize(output: Path) -> None:
