@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from wws.sandbox.module_edit import name, uleb
 from wws.sandbox.snapshot import MAGIC, SnapshotError, _Reader, section_spans
 
 __all__ = [
@@ -204,19 +205,19 @@ def _decode_instance(reader: _Reader, ref: _Ref) -> Item:
         module = reader.uleb()
         args: list[tuple[str, Item]] = []
         for _ in range(reader.uleb()):
-            name = reader.name()
+            field = reader.name()
             if reader.byte() != _CORE_INSTANCE_SORT:
                 raise SnapshotError("a core instantiation argument that is not an instance")
-            args.append((name, ref(_CORE_INSTANCE_SORT, reader.uleb())))
+            args.append((field, ref(_CORE_INSTANCE_SORT, reader.uleb())))
         return Instantiate(module, args)
     if kind == 0x01:
         exports = []
         for _ in range(reader.uleb()):
-            name = reader.name()
+            field = reader.name()
             sort = reader.byte()
             if sort not in _RENUMBERED:
                 raise SnapshotError(f"a core instance exports an item of sort {sort:#x}")
-            exports.append(CoreExport(name, sort, ref(sort, reader.uleb())))
+            exports.append(CoreExport(field, sort, ref(sort, reader.uleb())))
         return Bag(exports)
     raise SnapshotError(f"unknown core instance kind {kind:#x}")
 
@@ -247,14 +248,14 @@ def _decode_alias(reader: _Reader, ref: _Ref) -> Item:
 def _decode_canon(reader: _Reader, ref: _Ref) -> Item:
     opcode = reader.byte()
     if opcode in (_RESOURCE_NEW, _RESOURCE_DROP, _RESOURCE_REP):
-        return Canon(opcode, _uleb(reader.uleb()))
+        return Canon(opcode, uleb(reader.uleb()))
     if opcode not in (_LIFT, _LOWER):
         raise SnapshotError(f"canonical function {opcode:#x} is not supported")
     if reader.byte() != 0x00:
         raise SnapshotError("unknown canonical function encoding")
     index = reader.uleb()
     function = ref(_CORE_FUNC, index) if opcode == _LIFT else None
-    head = b"" if opcode == _LIFT else _uleb(index)
+    head = b"" if opcode == _LIFT else uleb(index)
     options: list[tuple[int, Item | None]] = []
     for _ in range(reader.uleb()):
         option = reader.byte()
@@ -266,7 +267,7 @@ def _decode_canon(reader: _Reader, ref: _Ref) -> Item:
             options.append((option, None))
         else:
             raise SnapshotError(f"canonical option {option:#x} is not supported")
-    tail = _uleb(reader.uleb()) if opcode == _LIFT else b""
+    tail = uleb(reader.uleb()) if opcode == _LIFT else b""
     return Canon(opcode, head, function, options, tail)
 
 
@@ -283,7 +284,7 @@ def encode(component: Component) -> bytes:
 
     def flush() -> None:
         if run_id is not None and run:
-            _section(out, run_id, _uleb(len(run)) + b"".join(run))
+            _section(out, run_id, uleb(len(run)) + b"".join(run))
         run.clear()
 
     for item in component.items:
@@ -303,17 +304,17 @@ def encode(component: Component) -> bytes:
 
 def _encode_item(item: Item, numbers: dict[int, int]) -> tuple[int, bytes]:
     def number(target: Item) -> bytes:
-        return _uleb(numbers[id(target)])
+        return uleb(numbers[id(target)])
 
     if isinstance(item, Instantiate):
-        args = b"".join(_name(name) + bytes([_CORE_INSTANCE_SORT]) + number(arg) for name, arg in item.args)
-        return _CORE_INSTANCE, b"\x00" + _uleb(item.module) + _uleb(len(item.args)) + args
+        args = b"".join(name(field) + bytes([_CORE_INSTANCE_SORT]) + number(arg) for field, arg in item.args)
+        return _CORE_INSTANCE, b"\x00" + uleb(item.module) + uleb(len(item.args)) + args
     if isinstance(item, Bag):
-        exports = b"".join(_name(e.name) + bytes([e.sort]) + number(e.item) for e in item.exports)
-        return _CORE_INSTANCE, b"\x01" + _uleb(len(item.exports)) + exports
+        exports = b"".join(name(e.name) + bytes([e.sort]) + number(e.item) for e in item.exports)
+        return _CORE_INSTANCE, b"\x01" + uleb(len(item.exports)) + exports
     if isinstance(item, Alias):
         head = bytes([_CORE_SORT_PREFIX, item.core_sort, _TARGET_CORE_EXPORT])
-        return _ALIAS, head + number(item.instance) + _name(item.name)
+        return _ALIAS, head + number(item.instance) + name(item.name)
     if isinstance(item, RawAlias):
         return _ALIAS, item.body
     if isinstance(item, Canon):
@@ -321,7 +322,7 @@ def _encode_item(item: Item, numbers: dict[int, int]) -> tuple[int, bytes]:
             return _CANON, bytes([item.opcode]) + item.head
         function = number(item.function) if item.function is not None else item.head
         options = b"".join(bytes([o]) + (number(t) if t is not None else b"") for o, t in item.options)
-        return _CANON, bytes([item.opcode, 0x00]) + function + _uleb(len(item.options)) + options + item.tail
+        return _CANON, bytes([item.opcode, 0x00]) + function + uleb(len(item.options)) + options + item.tail
     raise TypeError(f"cannot encode {item!r}")
 
 
@@ -337,22 +338,5 @@ def _numbering(items: list[Item]) -> dict[int, int]:
 
 def _section(out: bytearray, section_id: int, body: bytes) -> None:
     out.append(section_id)
-    out += _uleb(len(body))
+    out += uleb(len(body))
     out += body
-
-
-def _name(name: str) -> bytes:
-    raw = name.encode()
-    return _uleb(len(raw)) + raw
-
-
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
