@@ -36,19 +36,12 @@ __all__ = [
 COMPONENT_PREAMBLE = b"\0asm\x0d\0\x01\0"
 _Ref = Callable[[int, int], "Item"]
 
-_CORE_MODULE, _CORE_INSTANCE, _ALIAS, _CANON = 1, 2, 6, 8
+_CORE_INSTANCE, _ALIAS, _CANON = 2, 6, 8
 _CORE_SORT_PREFIX = 0x00
-_CORE_FUNC, _CORE_TABLE, _CORE_MEMORY, _CORE_GLOBAL, _CORE_TYPE, _CORE_MODULE_SORT, _CORE_INSTANCE_SORT = (
-    0x00,
-    0x01,
-    0x02,
-    0x03,
-    0x10,
-    0x11,
-    0x12,
-)
-CORE_FUNC, CORE_TABLE, CORE_GLOBAL = _CORE_FUNC, _CORE_TABLE, _CORE_GLOBAL
-_RENUMBERED = (_CORE_FUNC, _CORE_TABLE, _CORE_MEMORY, _CORE_GLOBAL, _CORE_INSTANCE_SORT)
+CORE_FUNC, CORE_TABLE, CORE_GLOBAL = 0x00, 0x01, 0x03
+_CORE_MEMORY, _CORE_INSTANCE_SORT = 0x02, 0x12
+_RENUMBERED = (CORE_FUNC, CORE_TABLE, _CORE_MEMORY, CORE_GLOBAL, _CORE_INSTANCE_SORT)
+"""The core sorts numbered here: core modules and core types are not (they never move)."""
 _TARGET_EXPORT, _TARGET_CORE_EXPORT, _TARGET_OUTER = 0x00, 0x01, 0x02
 _LIFT, _LOWER, _RESOURCE_NEW, _RESOURCE_DROP, _RESOURCE_REP = 0x00, 0x01, 0x02, 0x03, 0x04
 _OPT_MEMORY, _OPT_REALLOC, _OPT_POST_RETURN = 0x03, 0x04, 0x05
@@ -127,7 +120,7 @@ class Canon(Item):
 
     opcode: int
     head: bytes
-    """The bytes between the opcode and the options (or all of them, for the resource functions)."""
+    """A lower's component function index, or a resource function's type index, as encoded (empty for a lift)."""
     function: Item | None = None
     options: list[tuple[int, Item | None]] = field(default_factory=list)
     tail: bytes = b""
@@ -135,7 +128,7 @@ class Canon(Item):
 
     @property
     def sort(self) -> int | None:
-        return None if self.opcode == _LIFT else _CORE_FUNC
+        return None if self.opcode == _LIFT else CORE_FUNC
 
 
 @dataclass
@@ -254,7 +247,7 @@ def _decode_canon(reader: _Reader, ref: _Ref) -> Item:
     if reader.byte() != 0x00:
         raise SnapshotError("unknown canonical function encoding")
     index = reader.uleb()
-    function = ref(_CORE_FUNC, index) if opcode == _LIFT else None
+    function = ref(CORE_FUNC, index) if opcode == _LIFT else None
     head = b"" if opcode == _LIFT else uleb(index)
     options: list[tuple[int, Item | None]] = []
     for _ in range(reader.uleb()):
@@ -262,7 +255,7 @@ def _decode_canon(reader: _Reader, ref: _Ref) -> Item:
         if option == _OPT_MEMORY:
             options.append((option, ref(_CORE_MEMORY, reader.uleb())))
         elif option in (_OPT_REALLOC, _OPT_POST_RETURN):
-            options.append((option, ref(_CORE_FUNC, reader.uleb())))
+            options.append((option, ref(CORE_FUNC, reader.uleb())))
         elif option <= 0x02:
             options.append((option, None))
         else:
