@@ -208,7 +208,6 @@ def _home_limits(parts: _Parts) -> tuple[int, int | None]:
     body = me.Module.decode(_module_bytes(parts, parts.home)).body(me.TABLE)
     if body is None:
         raise SnapshotError("the shared table's module defines no table")
-
     reader = _Reader(body)
     if reader.uleb() != 1 or reader.byte() != me.FUNCREF:
         raise SnapshotError("the shared table's module should define one table of functions")
@@ -222,13 +221,12 @@ def _constant(parts: _Parts, imported: me.Import) -> int:
         raise SnapshotError(f"libpython's {imported.name} is not a global of the linker's module")
     home = me.Module.decode(_module_bytes(parts, parts.home))
     body = home.body(me.EXPORT) or b"\0"
-
     reader = _Reader(body)
     for _ in range(reader.uleb()):
         field, kind, index = reader.name(), reader.byte(), reader.uleb()
         if field == export.item.name and kind == me.KIND_GLOBAL:
             imported_globals = sum(1 for i in home.imports() if i.kind == me.KIND_GLOBAL)
-            value = globals_of(home.encode())[index - imported_globals]
+            value = globals_of(_module_bytes(parts, parts.home))[index - imported_globals]
             if value.mutable or value.initial is None:
                 raise SnapshotError(f"{field} is not a constant")
             return value.initial
