@@ -85,24 +85,7 @@ class Module:
         if body is None:
             return []
         reader = _Reader(body)
-        found = []
-        for _ in range(reader.uleb()):
-            module, field = reader.name(), reader.name()
-            kind = reader.byte()
-            start = reader.position
-            if kind == KIND_FUNC:
-                reader.uleb()
-            elif kind == KIND_TABLE:
-                reader.byte()
-                reader.limits()
-            elif kind == KIND_MEMORY:
-                reader.limits()
-            elif kind == KIND_GLOBAL:
-                reader.take(2)
-            else:
-                raise SnapshotError(f"unknown import kind {kind}")
-            found.append(Import(module, field, kind, body[start : reader.position]))
-        return found
+        return [Import(*reader.import_entry()) for _ in range(reader.uleb())]
 
     def set_imports(self, imports: list[Import]) -> None:
         self.put(IMPORT, vector([item.encode() for item in imports]))
@@ -136,6 +119,10 @@ class Segment:
     offset: bytes
     functions: bytes
     """The vector of function indices, as encoded."""
+
+    def length(self) -> int:
+        """How many functions the segment holds."""
+        return _Reader(self.functions).uleb()
 
     def offset_global(self) -> int | None:
         """The global the offset reads (`global.get`), or None for a constant."""

@@ -84,6 +84,24 @@ class _Reader:
         minimum = self.uleb()
         return minimum, self.uleb() if flags else None
 
+    def import_entry(self) -> tuple[str, str, int, bytes]:
+        """One entry of an import section: (module, name, kind, the kind's type as encoded)."""
+        module, field = self.name(), self.name()
+        kind = self.byte()
+        start = self.position
+        if kind == 0:  # function: type index
+            self.uleb()
+        elif kind == 1:  # table: reftype + limits
+            self.byte()
+            self.limits()
+        elif kind == _KIND_MEMORY:
+            self.limits()
+        elif kind == 3:  # global: valtype + mutability
+            self.take(2)
+        else:
+            raise SnapshotError(f"unknown import kind {kind}")
+        return module, field, kind, self.data[start : self.position]
+
 
 def section_spans(binary: bytes, start: int = len(MAGIC), end: int | None = None) -> Iterator[tuple[int, int, int]]:
     """(id, start, end) of the payload of each section of `binary[start:end]`: a module's or a component's sections,
@@ -105,24 +123,7 @@ def _sections(module: bytes) -> Iterator[tuple[int, bytes]]:
 
 def _import_count(body: bytes, kind: int) -> int:
     reader = _Reader(body)
-    count = 0
-    for _ in range(reader.uleb()):
-        reader.name()
-        reader.name()
-        found = reader.byte()
-        count += found == kind
-        if found == 0:  # function: type index
-            reader.uleb()
-        elif found == 1:  # table: reftype + limits
-            reader.byte()
-            reader.limits()
-        elif found == _KIND_MEMORY:
-            reader.limits()
-        elif found == 3:  # global: valtype + mutability
-            reader.take(2)
-        else:
-            raise SnapshotError(f"unknown import kind {found}")
-    return count
+    return sum(reader.import_entry()[2] == kind for _ in range(reader.uleb()))
 
 
 # ---- inspecting -------------------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def _find_parts(component: ci.Component) -> _Parts:
 
     def elements(instance: ci.Instantiate) -> int:
         module = me.Module.decode(modules[instance.module].body)
-        return sum(_count(segment.functions) for segment in me.segments(module))
+        return sum(segment.length() for segment in me.segments(module))
 
     users = [item for item in component.instances() if any(_bag_exports(arg, old_table) for _, arg in item.args)]
     if not users:
@@ -176,10 +176,6 @@ def _dependencies_after(items: list[ci.Item], root: ci.Item, start: int, late: s
 
 def _module_bytes(parts: _Parts, instance: ci.Instantiate) -> bytes:
     return parts.modules[instance.module].body
-
-
-def _count(vector: bytes) -> int:
-    return _Reader(vector).uleb()
 
 
 # ---- the modules ----------------------------------------------------------------------------------------------------
