@@ -104,6 +104,15 @@ class Module:
             found.append(body[start : reader.position])
         return found
 
+    def export_index(self, field: str, kind: int) -> int | None:
+        """The index of the item exported as `field` (of `kind`), or None."""
+        reader = _Reader(self.body(EXPORT) or b"\0")
+        for _ in range(reader.uleb()):
+            found, found_kind, index = reader.name(), reader.byte(), reader.uleb()
+            if found == field and found_kind == kind:
+                return index
+        return None
+
     def add_export(self, field: str, kind: int, index: int) -> None:
         body = self.body(EXPORT) or b"\0"
         reader = _Reader(body)

@@ -216,17 +216,14 @@ def _constant(parts: _Parts, imported: me.Import) -> int:
     if export is None or not isinstance(export.item, ci.Alias) or export.item.instance is not parts.home:
         raise SnapshotError(f"libpython's {imported.name} is not a global of the linker's module")
     home = me.Module.decode(_module_bytes(parts, parts.home))
-    body = home.body(me.EXPORT) or b"\0"
-    reader = _Reader(body)
-    for _ in range(reader.uleb()):
-        field, kind, index = reader.name(), reader.byte(), reader.uleb()
-        if field == export.item.name and kind == me.KIND_GLOBAL:
-            imported_globals = sum(1 for i in home.imports() if i.kind == me.KIND_GLOBAL)
-            value = globals_of(_module_bytes(parts, parts.home))[index - imported_globals]
-            if value.mutable or value.initial is None:
-                raise SnapshotError(f"{field} is not a constant")
-            return value.initial
-    raise SnapshotError(f"the linker's module does not export {export.item.name}")
+    index = home.export_index(export.item.name, me.KIND_GLOBAL)
+    if index is None:
+        raise SnapshotError(f"the linker's module does not export {export.item.name}")
+    imported_globals = sum(1 for i in home.imports() if i.kind == me.KIND_GLOBAL)
+    value = globals_of(_module_bytes(parts, parts.home))[index - imported_globals]
+    if value.mutable or value.initial is None:
+        raise SnapshotError(f"{export.item.name} is not a constant")
+    return value.initial
 
 
 def _trampolines(types: list[bytes]) -> bytes:
