@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from wws.sandbox.module_edit import name, uleb
-from wws.sandbox.snapshot import MAGIC, SnapshotError, _Reader, section_spans
+from wws.sandbox.snapshot import MAGIC, Reader, SnapshotError, section_spans
 
 __all__ = [
     "CORE_FUNC",
@@ -175,7 +175,7 @@ def decode(component: bytes) -> Component:
             raise SnapshotError(f"reference to core item {index} of sort {sort:#x}, which is not defined") from None
 
     for section_id, start, end in section_spans(component, len(MAGIC)):
-        reader = _Reader(component, start, end)
+        reader = Reader(component, start, end)
         if section_id == _CORE_INSTANCE:
             for _ in range(reader.uleb()):
                 define(_decode_instance(reader, ref))
@@ -192,7 +192,7 @@ def decode(component: bytes) -> Component:
     return Component(items)
 
 
-def _decode_instance(reader: _Reader, ref: _Ref) -> Item:
+def _decode_instance(reader: Reader, ref: _Ref) -> Item:
     kind = reader.byte()
     if kind == 0x00:
         module = reader.uleb()
@@ -215,7 +215,7 @@ def _decode_instance(reader: _Reader, ref: _Ref) -> Item:
     raise SnapshotError(f"unknown core instance kind {kind:#x}")
 
 
-def _decode_alias(reader: _Reader, ref: _Ref) -> Item:
+def _decode_alias(reader: Reader, ref: _Ref) -> Item:
     start = reader.position
     sort = reader.byte()
     core_sort = reader.byte() if sort == _CORE_SORT_PREFIX else None
@@ -238,7 +238,7 @@ def _decode_alias(reader: _Reader, ref: _Ref) -> Item:
     return RawAlias(reader.data[start : reader.position])
 
 
-def _decode_canon(reader: _Reader, ref: _Ref) -> Item:
+def _decode_canon(reader: Reader, ref: _Ref) -> Item:
     opcode = reader.byte()
     if opcode in (_RESOURCE_NEW, _RESOURCE_DROP, _RESOURCE_REP):
         return Canon(opcode, uleb(reader.uleb()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wws.sandbox.snapshot import MAGIC, SnapshotError, _Reader, section_spans
+from wws.sandbox.snapshot import MAGIC, Reader, SnapshotError, section_spans
 
 TYPE, IMPORT, FUNCTION, TABLE, MEMORY, GLOBAL, EXPORT, START, ELEMENT, CODE, DATA, DATA_COUNT = (
     1,
@@ -38,7 +38,7 @@ class Import:
     """The import's type, as encoded (a type index, a table or memory type, a global type)."""
 
     def type_index(self) -> int:
-        return _Reader(self.desc).uleb()
+        return Reader(self.desc).uleb()
 
     def encode(self) -> bytes:
         return name(self.module) + name(self.name) + bytes([self.kind]) + self.desc
@@ -84,7 +84,7 @@ class Module:
         body = self.body(IMPORT)
         if body is None:
             return []
-        reader = _Reader(body)
+        reader = Reader(body)
         return [Import(*reader.import_entry()) for _ in range(reader.uleb())]
 
     def set_imports(self, imports: list[Import]) -> None:
@@ -93,7 +93,7 @@ class Module:
     def types(self) -> list[bytes]:
         """Each function type as encoded (`0x60 params results`)."""
         body = self.body(TYPE) or b"\0"
-        reader = _Reader(body)
+        reader = Reader(body)
         found = []
         for _ in range(reader.uleb()):
             start = reader.position
@@ -106,7 +106,7 @@ class Module:
 
     def export_index(self, field: str, kind: int) -> int | None:
         """The index of the item exported as `field` (of `kind`), or None."""
-        reader = _Reader(self.body(EXPORT) or b"\0")
+        reader = Reader(self.body(EXPORT) or b"\0")
         for _ in range(reader.uleb()):
             found, found_kind, index = reader.name(), reader.byte(), reader.uleb()
             if found == field and found_kind == kind:
@@ -115,7 +115,7 @@ class Module:
 
     def add_export(self, field: str, kind: int, index: int) -> None:
         body = self.body(EXPORT) or b"\0"
-        reader = _Reader(body)
+        reader = Reader(body)
         count = reader.uleb()
         self.put(EXPORT, uleb(count + 1) + body[reader.position :] + name(field) + bytes([kind]) + uleb(index))
 
@@ -131,11 +131,11 @@ class Segment:
 
     def length(self) -> int:
         """How many functions the segment holds."""
-        return _Reader(self.functions).uleb()
+        return Reader(self.functions).uleb()
 
     def offset_global(self) -> int | None:
         """The global the offset reads (`global.get`), or None for a constant."""
-        return _Reader(self.offset, 1).uleb() if self.offset[0] == _GLOBAL_GET else None
+        return Reader(self.offset, 1).uleb() if self.offset[0] == _GLOBAL_GET else None
 
     def encode(self) -> bytes:
         if self.table == 0:
@@ -148,7 +148,7 @@ def segments(module: Module) -> list[Segment]:
     body = module.body(ELEMENT)
     if body is None:
         return []
-    reader = _Reader(body)
+    reader = Reader(body)
     found = []
     for _ in range(reader.uleb()):
         flags = reader.uleb()
@@ -180,7 +180,7 @@ def set_segments(module: Module, found: list[Segment]) -> None:
 
 
 def param_count(function_type: bytes) -> int:
-    return _Reader(function_type, 1).uleb()
+    return Reader(function_type, 1).uleb()
 
 
 def table_type(minimum: int, maximum: int | None) -> bytes:

@@ -39,7 +39,9 @@ class Global:
 # ---- reading --------------------------------------------------------------------------------------------------------
 
 
-class _Reader:
+class Reader:
+    """Reads the binary format shared by modules and components: bytes, LEBs, names, limits, import entries."""
+
     def __init__(self, data: bytes, position: int = 0, end: int | None = None):
         self.data = data
         self.position = position
@@ -106,7 +108,7 @@ class _Reader:
 def section_spans(binary: bytes, start: int = len(MAGIC), end: int | None = None) -> Iterator[tuple[int, int, int]]:
     """(id, start, end) of the payload of each section of `binary[start:end]`: a module's or a component's sections,
     which share this framing (after their 8-byte preamble)."""
-    reader = _Reader(binary, start, end)
+    reader = Reader(binary, start, end)
     while reader.position < reader.end:
         section_id = reader.byte()
         size = reader.uleb()
@@ -122,7 +124,7 @@ def _sections(module: bytes) -> Iterator[tuple[int, bytes]]:
 
 
 def _import_count(body: bytes, kind: int) -> int:
-    reader = _Reader(body)
+    reader = Reader(body)
     return sum(reader.import_entry()[2] == kind for _ in range(reader.uleb()))
 
 
@@ -134,7 +136,7 @@ def globals_of(module: bytes) -> list[Global]:
     found: list[Global] = []
     for section_id, body in _sections(module):
         if section_id == _GLOBAL:
-            reader = _Reader(body)
+            reader = Reader(body)
             for _ in range(reader.uleb()):
                 valtype, mutable = reader.byte(), reader.byte() == 1
                 opcode = reader.byte()
@@ -169,7 +171,7 @@ def memory_limits(module: bytes) -> tuple[int, int | None]:
     """The (minimum, maximum) pages of the memory the module defines."""
     for section_id, body in _sections(module):
         if section_id == _MEMORY:
-            reader = _Reader(body)
+            reader = Reader(body)
             if reader.uleb() != 1:
                 raise SnapshotError("the module must define exactly one memory")
             return reader.limits()
@@ -192,7 +194,7 @@ def data_segment_spans(module: bytes) -> list[tuple[int, int, int]]:
     for section_id, start, end in section_spans(module):
         if section_id != _DATA:
             continue
-        reader = _Reader(module, start, end)
+        reader = Reader(module, start, end)
         for _ in range(reader.uleb()):
             mode = reader.uleb()
             if mode == 1:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from wws.sandbox import component_items as ci
 from wws.sandbox import module_edit as me
-from wws.sandbox.snapshot import SnapshotError, _Reader, globals_of
+from wws.sandbox.snapshot import Reader, SnapshotError, globals_of
 
 TABLE_NAME = "__indirect_function_table"
 LATE_TABLE = "late"
@@ -204,7 +204,7 @@ def _home_limits(parts: _Parts) -> tuple[int, int | None]:
     body = me.Module.decode(_module_bytes(parts, parts.home)).body(me.TABLE)
     if body is None:
         raise SnapshotError("the shared table's module defines no table")
-    reader = _Reader(body)
+    reader = Reader(body)
     if reader.uleb() != 1 or reader.byte() != me.FUNCREF:
         raise SnapshotError("the shared table's module should define one table of functions")
     return reader.limits()
