@@ -11,21 +11,10 @@ import pytest
 
 from tests.runtimes.python.conftest import MakePyWorker, get_json
 from wws.runtimes.python import engine, immortal
+from wws.sandbox.module_edit import i32_const, uleb
 
 COMPONENT_PREAMBLE = b"\0asm\x0d\x00\x01\x00"
 MODULE_PREAMBLE = b"\0asm\x01\x00\x00\x00"
-
-
-def uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def section(section_id: int, payload: bytes) -> bytes:
@@ -34,16 +23,7 @@ def section(section_id: int, payload: bytes) -> bytes:
 
 def data_segment(address: int, payload: bytes) -> bytes:
     """An active segment at a constant address (i32.const, as a signed LEB)."""
-    offset = bytearray()
-    value = address
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        done = (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40)
-        offset.append(byte if done else byte | 0x80)
-        if done:
-            break
-    return b"\x00\x41" + bytes(offset) + b"\x0b" + uleb(len(payload)) + payload
+    return b"\x00" + i32_const(address) + uleb(len(payload)) + payload
 
 
 def component(segments: list[tuple[int, bytes]]) -> bytes:
