@@ -24,6 +24,7 @@ __all__ = [
     "MemoryLimitExceeded",
     "RequestTooLarge",
     "RuntimeNotFound",
+    "WorkerBusy",
     "WorkerError",
     "WwsError",
 ]
@@ -124,6 +125,15 @@ class RequestTooLarge(WorkerError):
 
     status = 413
     public_message = "Payload Too Large"
+
+
+class WorkerBusy(WorkerError):
+    """The worker already runs (or has stuck) as many requests as it may, and as many wait: the guest never runs.
+    The client may retry after `retry_after` seconds."""
+
+    status = 503
+    public_message = "Service Unavailable: the worker is busy, retry later"
+    retry_after = 1
 
 
 class HostCallError(WwsError):

@@ -12,11 +12,12 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from wws.config.model import DEFAULT_KV_BINDING, HttpRequests, Isolation, Limits, Mount, WorkerConfig
+from wws.config.model import DEFAULT_KV_BINDING, HttpLimits, HttpRequests, Isolation, Limits, Mount, WorkerConfig
 from wws.errors import ConfigError
 
 T = TypeVar("T")
@@ -40,6 +41,8 @@ _LIMITS = {
     "max_log_bytes",
     "fetch_timeout_ms",
     "max_fetch_bytes",
+    "max_concurrent_requests",
+    "max_queued_requests",
 }
 _TOML_POSITION = re.compile(r"at line (\d+)")
 _KIND_NAMES = {int: "an integer", str: "a string", bool: "a boolean (true or false)"}
@@ -103,11 +106,23 @@ def _cached_project_defaults(
 ) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     raw = _read_toml(path, text)
-    _Parser(path, text, dict(environ)).parse(raw)
+    parser = _Parser(path, text, dict(environ))
+    parser.http_limits(raw.pop("http", {}))  # the server's, not a worker's: only wws.toml has it
+    parser.parse(raw)
     for folder in raw.get("folders", []):
         # Relative to wws.toml, not to the worker that inherits it.
         folder["from"] = str((path.parent / folder["from"]).resolve())
     return raw
+
+
+def load_http_limits(project_root: Path, environ: Mapping[str, str] | None = None) -> HttpLimits:
+    """The `[http]` table of the project's `wws.toml` (defaults without one), validated."""
+    path = project_root / PROJECT_CONFIG
+    if not path.is_file():
+        return HttpLimits()
+    text = path.read_text(encoding="utf-8")
+    parser = _Parser(path, text, os.environ if environ is None else environ)
+    return parser.http_limits(_read_toml(path, text).get("http", {}))
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,6 +291,13 @@ class _Parser:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.error(prefix + key, "must be an array of strings")
         return tuple(normalise(item) for item in value)
+
+    def http_limits(self, value: Any) -> HttpLimits:
+        table = self._table(value, "http")
+        known = {item.name for item in fields(HttpLimits)}
+        self._no_unknown(table, known, "http.")
+        defaults = HttpLimits()
+        return HttpLimits(**{key: self._positive(table, key, getattr(defaults, key), "http.") for key in known})
 
     def _limits(self, value: Any) -> Limits:
         table = self._table(value, "limits")

@@ -34,11 +34,17 @@ class Limits:
     max_response_bytes: int = 16 * MIB
     """Cap on what the guest writes to stdout (its response); past it the guest is stopped (502)."""
     max_log_bytes: int = 1 * MIB
-    """Cap on what the guest writes to stderr per request; the rest is dropped and the drop is noted."""
+    """Cap on what the guest logs per request, all ways together (stderr, `console.*`, `print`, the `log` host
+    call); the rest is dropped and the drop is noted once."""
     fetch_timeout_ms: int = 10_000
     """Bound on one outbound request (redirects included), and never past the request's own deadline."""
     max_fetch_bytes: int = 10 * MIB
     """Cap on the body of one outbound response, as received (wws asks for it uncompressed and never decodes it)."""
+    max_concurrent_requests: int = 32
+    """Requests of this worker running at once, each on a thread (one that overran its deadline counts until its
+    thread is back); the others wait in line."""
+    max_queued_requests: int = 128
+    """Requests waiting for a slot; past it, or after waiting `timeout_ms`, the answer is 503 with `Retry-After`."""
 
     @property
     def memory_bytes(self) -> int:
@@ -61,6 +67,24 @@ class HttpRequests:
     allowed_hosts: tuple[str, ...] = ()
     allowed_methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
     allow_http: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """`[http]` in the project's `wws.toml` (or `wws serve` options): what the server accepts from a client before
+    any worker runs. Defaults follow the usual servers (nginx, Apache's mod_reqtimeout, Node)."""
+
+    max_header_bytes: int = 32 * 1024
+    """Request line and headers together; past it, 431 and the connection is closed."""
+    header_timeout_ms: int = 10_000
+    """From a request's first byte to the end of its headers; past it, 408 and the connection is closed."""
+    body_timeout_ms: int = 20_000
+    """Time for the body, extended by a second for every `body_min_rate` bytes received; past it, the connection is
+    closed (the request is logged as 499)."""
+    body_min_rate: int = 500
+    """Bytes per second a body must keep up, on average, once `body_timeout_ms` is spent."""
+    keep_alive_timeout_ms: int = 5_000
+    """How long a connection may stay idle between requests (or before its first one)."""
 
 
 DEFAULT_KV_BINDING = "KV"

@@ -1,7 +1,9 @@
 """Guests that are components (the component model, WASI preview 2): their linker, their stores and their calls.
 
 Runtimes built as components (Python, through componentize-py) reach the host through one typed import,
-`call: func(message: string) -> string`, carrying the same JSON host calls as native modules (`wws.worker.host`).
+`call: func(message: string) -> string`, carrying the same JSON host calls as native modules (`wws.worker.host`),
+and `sleep: func(nanoseconds: u64)`, the guest's only way to wait: it ends by the request's deadline, since a sleep
+inside wasmtime's own WASI could not be interrupted.
 A component's memory is not reachable from wasmtime-py, so its output comes back as the call's result rather than
 through host stdio; its log lines come through the `log` host call, capped per request (`max_log_bytes`).
 """
@@ -19,7 +21,7 @@ import wasmtime.component
 from wws.errors import GuestTimeout, GuestTrap, WorkerError
 from wws.sandbox import _ffi
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.hostcalls import LogBudget
+from wws.sandbox.stdio import LogBudget
 from wws.sandbox.store import SandboxSpec, confine
 from wws.sandbox.traps import wasmtime_cause
 
@@ -36,6 +38,8 @@ class _Call:
     deadline: float
     host_allowed: bool
     log_budget: LogBudget
+    out_of_time: bool = False
+    """The deadline came while the guest slept in the host."""
 
 
 class ComponentLinker:
@@ -47,6 +51,7 @@ class ComponentLinker:
         self.linker.add_wasip2()
         with self.linker.root() as root, root.add_instance(interface) as host:
             host.add_func("call", self._host_call)
+            host.add_func("sleep", self._sleep)
         self._local = threading.local()
 
     def _host_call(self, _store: Any, message: str) -> str:
@@ -56,6 +61,16 @@ class ComponentLinker:
             return _NO_HOST
         answer = current.spec.host.call(message.encode(), current.request_id, current.deadline, current.log_budget)
         return answer.decode()
+
+    def _sleep(self, _store: Any, nanoseconds: int) -> None:
+        """Wait on the host for the guest of this thread, at most until its request's deadline, which stops it."""
+        current: _Call | None = getattr(self._local, "call", None)
+        wanted = nanoseconds / 1e9
+        if current is not None and time.monotonic() + wanted > current.deadline:
+            time.sleep(max(0.0, current.deadline - time.monotonic()))
+            current.out_of_time = True
+            raise wasmtime.WasmtimeError("wws: deadline reached while the guest was waiting")
+        time.sleep(wanted)
 
 
 class ComponentGuest:
@@ -88,12 +103,12 @@ class ComponentGuest:
         local = self._linker._local
         deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
         budget = LogBudget(self.spec.limits.max_log_bytes)
-        local.call = _Call(self.spec, request_id, deadline, host_allowed, budget)
+        local.call = current = _Call(self.spec, request_id, deadline, host_allowed, budget)
         try:
             result = func(self.store, *args)
             func.post_return(self.store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            raise self._failure(exc) from exc
+            raise self._failure(exc, current.out_of_time) from exc
         finally:
             local.call = None
         if not isinstance(result, str):
@@ -104,9 +119,9 @@ class ComponentGuest:
         self._funcs.clear()
         self.store.close()
 
-    def _failure(self, exc: Exception) -> WorkerError:
+    def _failure(self, exc: Exception, out_of_time: bool = False) -> WorkerError:
         cause = wasmtime_cause(exc)
         interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
-        if interrupted or cause == _INTERRUPT:  # component calls report traps as errors, by message
+        if out_of_time or interrupted or cause == _INTERRUPT:  # component calls report traps as errors, by message
             return GuestTimeout(self.spec.worker, f"ran past its deadline of {self.spec.limits.timeout_ms} ms")
         return GuestTrap(self.spec.worker, f"trapped: {cause}")

@@ -16,6 +16,7 @@ from wws.config.paths import cache_dir
 from wws.sandbox.cache import ModuleCache
 from wws.sandbox.hostcalls import HostImports
 from wws.sandbox.stdio import HostStdio
+from wws.sandbox.waits import HostWaits
 
 TICK_SECONDS = 0.010
 """Epoch granularity: deadlines are checked every 10 ms (a 1.2x slowdown measured, against 1.3x for fuel)."""
@@ -63,6 +64,8 @@ class Sandbox:
         self.stdio.define(self.linker)
         self.host_imports = HostImports(self.stdio)
         self.host_imports.define(self.linker)
+        self.waits = HostWaits(self.stdio)
+        self.waits.define(self.linker)
         self._ticker = EpochTicker(self.engine)
 
     @staticmethod

@@ -13,26 +13,16 @@ pointer does not lie inside guest memory. The operations themselves are implemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import wasmtime
 
 from wws.sandbox import _ffi
-from wws.sandbox.stdio import HostStdio
+from wws.sandbox.stdio import HostStdio, LogBudget
 
 MODULE = "wws"
 _FAULT = -1
 _NO_HOST = b'{"ok":false,"error":"host calls are not available to this worker"}'
-
-
-@dataclass(slots=True)
-class LogBudget:
-    """What one request may still write through the `log` host call, in bytes of messages; past it, lines are
-    dropped (and the drop noted once)."""
-
-    remaining: int
-    exhausted: bool = False
 
 
 class HostCalls(Protocol):
@@ -69,7 +59,9 @@ class HostImports:
             if streams.host is None:
                 streams.host_result = _NO_HOST
             else:
-                streams.host_result = streams.host.call(message, streams.request_id, streams.deadline)
+                streams.host_result = streams.host.call(
+                    message, streams.request_id, streams.deadline, streams.log_budget
+                )
             args[0].i32 = len(streams.host_result)
             return 0
         except BaseException as exc:  # an exception must never cross the C boundary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,51 @@ if TYPE_CHECKING:
 _ERRNO_SUCCESS = 0
 _ERRNO_FAULT = 21
 _STDIN, _STDOUT, _STDERR = 0, 1, 2
+_LATE_STDERR_BYTES = 4096
 
 
 class OutputLimitExceeded(Exception):
     """Stdout went past its cap; recorded on the stream so the trap it causes can be explained."""
+
+
+@dataclass(slots=True)
+class LogBudget:
+    """What one request may still log, all ways together (stderr, `console.*`, `print`, the `log` host call), in
+    bytes. Past it the rest is dropped and counted; the first cut is noted once, by whichever way hit it."""
+
+    remaining: int
+    dropped: int = 0
+    noted: bool = False
+
+    def keep(self, size: int) -> int:
+        """Charge a stream write of `size` bytes; returns how many of them are kept (the rest is dropped)."""
+        kept = min(size, max(0, self.remaining))
+        self.remaining -= kept
+        self.dropped += size - kept
+        return kept
+
+    def fits(self, size: int) -> bool:
+        """Charge a whole line of `size` bytes, kept only if it fits; after a line is dropped, every later one is."""
+        if size <= self.remaining:
+            self.remaining -= size
+            return True
+        self.remaining = 0
+        self.dropped += size
+        return False
+
+    def first_cut(self) -> bool:
+        """True the first time it is asked after something was dropped: then the cut is to be noted."""
+        if self.dropped and not self.noted:
+            self.noted = True
+            return True
+        return False
+
+    def note(self, cap: int) -> str:
+        return f"[wws: log output over max_log_bytes ({cap} bytes); the rest of this request's log is dropped]"
+
+
+class OutOfTime(Exception):
+    """The request's deadline came while the guest waited in the host (a sleep, a timer, a poll)."""
 
 
 class Streams:
@@ -39,11 +81,13 @@ class Streams:
         "file_io",
         "host",
         "host_result",
+        "late_stderr",
+        "log_budget",
         "log_cap",
-        "log_dropped",
         "out_cap",
         "request_id",
         "stderr",
+        "stderr_cut",
         "stdin",
         "stdin_pos",
         "stdout",
@@ -64,7 +108,11 @@ class Streams:
         self.stdin_pos = 0
         self.stdout = bytearray()
         self.stderr = bytearray()
-        self.log_dropped = 0
+        self.log_budget = LogBudget(self.log_cap)
+        self.stderr_cut = False
+        """stderr was the way that went past the log budget first: `log_bytes` notes the cut."""
+        self.late_stderr = bytearray()
+        """The last bytes of stderr dropped past the budget: an error's stack is written last, and must be shown."""
         self.failure: Exception | None = None
         self.request_id = request_id
         self.deadline = deadline
@@ -72,11 +120,18 @@ class Streams:
         self.host_result = b""
         """The answer of the last host call, until the guest copies it out with `wws.host_result`."""
 
+    def stdin_remaining(self) -> int:
+        return len(self.stdin) - self.stdin_pos
+
     def log_bytes(self) -> bytes:
-        """The captured stderr, with a note when some was dropped."""
-        if not self.log_dropped:
+        """The captured stderr, with a note when it is where the log was cut."""
+        if not self.stderr_cut:
             return bytes(self.stderr)
-        return bytes(self.stderr) + f"\n[wws: {self.log_dropped} more bytes of stderr dropped]\n".encode()
+        return bytes(self.stderr) + f"\n{self.log_budget.note(self.log_cap)}\n".encode()
+
+    def stderr_tail(self, size: int) -> bytes:
+        """The last `size` bytes the guest wrote to stderr, kept or dropped."""
+        return bytes((self.stderr + self.late_stderr)[-size:])
 
 
 class HostStdio:
@@ -160,12 +215,16 @@ class HostStdio:
                 for address, length in vectors:
                     streams.stdout += _ffi.copy_out(address, length)
             else:
-                room = max(0, streams.log_cap - len(streams.stderr))
+                budget = streams.log_budget
                 for address, length in vectors:
-                    kept = min(room, length)
+                    kept = budget.keep(length)
                     streams.stderr += _ffi.copy_out(address, kept)
-                    room -= kept
-                    streams.log_dropped += length - kept
+                    if kept < length:
+                        tail = min(length - kept, _LATE_STDERR_BYTES)
+                        streams.late_stderr += _ffi.copy_out(address + length - tail, tail)
+                        del streams.late_stderr[:-_LATE_STDERR_BYTES]
+                if budget.first_cut():
+                    streams.stderr_cut = True
             args[0].i32 = (
                 _ERRNO_SUCCESS if _ffi.write_u32(base, size, args[3].i32 & 0xFFFFFFFF, total) else _ERRNO_FAULT
             )

@@ -66,6 +66,7 @@ class GuestStore:
 
     def instantiate(self, pre: wasmtime.InstancePre) -> wasmtime.Instance:
         """Instantiate (running the start function, if any, under the deadline)."""
+        self.streams.deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
         _ffi.set_epoch_deadline(self.store, self._ticks)
         try:
             instance = pre.instantiate(self.store)

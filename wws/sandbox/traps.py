@@ -12,7 +12,7 @@ import wasmtime
 
 from wws.config.model import MIB
 from wws.errors import BadGuestOutput, GuestTimeout, GuestTrap, MemoryLimitExceeded, WorkerError
-from wws.sandbox.stdio import OutputLimitExceeded, Streams
+from wws.sandbox.stdio import OutOfTime, OutputLimitExceeded, Streams
 
 STDERR_TAIL_BYTES = 2048
 
@@ -24,7 +24,7 @@ def near_memory_cap(memory_bytes: int, cap_bytes: int) -> bool:
 
 def stderr_tail(streams: Streams) -> str:
     """The end of what the guest wrote to stderr, for error messages."""
-    return bytes(streams.stderr[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace").strip()
+    return streams.stderr_tail(STDERR_TAIL_BYTES).decode("utf-8", "replace").strip()
 
 
 def translate(  # noqa: PLR0911 - one return per kind of failure reads best
@@ -38,7 +38,9 @@ def translate(  # noqa: PLR0911 - one return per kind of failure reads best
         return GuestTrap(worker, f"exited with code {exc.code}", stderr_tail=tail)
     if isinstance(streams.failure, OutputLimitExceeded):
         return BadGuestOutput(worker, str(streams.failure), stderr_tail=tail)
-    if isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+    if isinstance(streams.failure, OutOfTime) or (
+        isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
+    ):
         return GuestTimeout(worker, f"ran past its deadline of {timeout_ms} ms", stderr_tail=tail)
     message = wasmtime_cause(exc)
     if "exceeds memory limits" in message or near_memory_cap(memory_bytes, cap_bytes):

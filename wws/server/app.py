@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from wws.errors import LoadError, RequestTooLarge, WorkerError
+from wws.errors import LoadError, RequestTooLarge, WorkerBusy, WorkerError
 from wws.kv import DEFAULT_KV
 from wws.logs import access_log
 from wws.messages import WorkerRequest, WorkerResponse
@@ -175,11 +175,12 @@ class ProjectEndpoint:
                 params=params,
                 request_id=request_id,
             )
-            result = await self.threads.run(worker.handle, request)
+            result = await self.threads.handle(worker, request)
         except WorkerError as exc:
             log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             text = exc.format_message() if self.debug else f"{exc.public_message} (request {request_id})"
-            return PlainTextResponse(text, status_code=exc.status)
+            busy = {"retry-after": str(exc.retry_after)} if isinstance(exc, WorkerBusy) else None
+            return PlainTextResponse(text, status_code=exc.status, headers=busy)
         except LoadError as exc:
             log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             public = f"Internal Server Error: the worker failed to load (request {request_id})"

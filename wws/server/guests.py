@@ -1,4 +1,14 @@
-"""The threads that run guest code. Guests never run on the event loop: a slow one would stall every request.
+"""The threads that run guest code, and the bounds that keep one worker from holding the server.
+
+Guests never run on the event loop: a slow one would stall every request. Each call is watched from the loop:
+
+- **Its answer is due at its deadline.** The sandbox stops a guest at its deadline whatever it does (computing,
+  sleeping, waiting on a timer); should one still be held in the host past it (a host call that ignores it), the
+  client gets its 504 anyway, `OVERRUN_GRACE_SECONDS` later, and the instance is discarded when the call returns
+  (a warm pool never takes back an instance that overran).
+- **One worker holds at most `max_concurrent_requests` threads.** A call that overran keeps its slot until its
+  thread is back. Past that, requests wait in line (no thread) for at most `timeout_ms`, and at most
+  `max_queued_requests` of them; past either, the answer is 503 with `Retry-After`. Other workers are not affected.
 
 A plain `ThreadPoolExecutor`, not Starlette's `run_in_threadpool`: anyio's capacity limiter and cancel scopes cost
 more than the hop itself (HTTP load benchmark: 11.1k against 16.8k req/s for a no-op call at 16 connections).
@@ -7,24 +17,118 @@ more than the hop itself (HTTP load benchmark: 11.1k against 16.8k req/s for a n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import collections
+import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from pathlib import Path
+from typing import Any
 
-T = TypeVar("T")
+from wws.errors import GuestTimeout, WorkerBusy
+from wws.messages import WorkerRequest, WorkerResponse
+from wws.worker.worker import Worker
 
-DEFAULT_THREADS = 40
-"""As many as anyio's default: guests that wait on the host (outbound HTTP, Redis) hold a thread meanwhile."""
+MAX_THREADS = 256
+"""Threads are started as calls need them, up to this many: enough that every worker can have its share, since
+each is bounded by its own `max_concurrent_requests`."""
+
+OVERRUN_GRACE_SECONDS = 0.5
+"""How long after its deadline the server stops waiting for a guest the sandbox has not stopped."""
+
+
+class WorkerSlots:
+    """The admission line of one worker: `limit` calls at once, `queue_limit` waiting. Used on the event loop only."""
+
+    def __init__(self, limit: int, queue_limit: int):
+        self.limit = limit
+        self.queue_limit = queue_limit
+        self.busy = 0
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self, worker: Path, timeout: float) -> None:
+        """Take a slot, waiting at most `timeout` seconds in line; raises `WorkerBusy` (503) when it cannot."""
+        if self.busy < self.limit and not self._waiting:
+            self.busy += 1
+            return
+        if len(self._waiting) >= self.queue_limit:
+            raise WorkerBusy(
+                worker,
+                f"{self.busy} requests running and {len(self._waiting)} waiting: "
+                "max_concurrent_requests and max_queued_requests reached",
+            )
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await asyncio.wait_for(turn, timeout)
+        except TimeoutError:
+            raise WorkerBusy(
+                worker, f"waited {timeout:.1f} s for one of its {self.limit} slots (max_concurrent_requests)"
+            ) from None
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the slot was handed over as this request left: pass it on
+            raise
+        finally:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+
+    def release(self) -> None:
+        """Give the slot to the next in line (which then holds it), or free it."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.busy -= 1
 
 
 class GuestThreads:
-    """A pool of threads for guest calls, created lazily; `close()` lets the running calls finish."""
+    """A pool of threads for guest calls, with each worker's admission line; `close()` lets running calls finish."""
 
-    def __init__(self, size: int = DEFAULT_THREADS):
-        self._executor = ThreadPoolExecutor(size, thread_name_prefix="wws-guest")
+    def __init__(self, max_threads: int = MAX_THREADS):
+        self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="wws-guest")
+        self._slots: weakref.WeakKeyDictionary[Worker, WorkerSlots] = weakref.WeakKeyDictionary()
 
-    async def run(self, function: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+    def slots(self, worker: Worker) -> WorkerSlots:
+        """The admission line of `worker` (made on its first request; a reloaded version gets a new one)."""
+        slots = self._slots.get(worker)
+        if slots is None:
+            limits = worker.config.limits
+            slots = self._slots[worker] = WorkerSlots(limits.max_concurrent_requests, limits.max_queued_requests)
+        return slots
+
+    async def handle(self, worker: Worker, request: WorkerRequest) -> WorkerResponse:
+        """Run `worker.handle(request)` on a thread once the worker has a free slot; answer by the deadline."""
+        timeout = worker.config.limits.timeout_ms / 1000
+        slots = self.slots(worker)
+        await slots.acquire(worker.path, timeout)
+        loop = asyncio.get_running_loop()
+        try:
+            if not worker.loaded:  # preparing and compiling is not the guest's time (a first Python engine build)
+                await loop.run_in_executor(self._executor, worker.load)
+            call = loop.run_in_executor(self._executor, worker.handle, request)
+        except BaseException:
+            slots.release()
+            raise
+        started = time.monotonic()
+        call.add_done_callback(lambda done: _settle(done, slots))
+        await asyncio.wait((call,), timeout=timeout + OVERRUN_GRACE_SECONDS)
+        if not call.done():
+            waited = time.monotonic() - started
+            raise GuestTimeout(
+                worker.path,
+                f"ran past its deadline of {worker.config.limits.timeout_ms} ms and the sandbox could not stop it "
+                f"(answered after {waited:.1f} s; its thread is held until the guest returns, then its instance is "
+                "discarded)",
+            )
+        return call.result()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _settle(call: asyncio.Future[Any], slots: WorkerSlots) -> None:
+    """When a guest's thread is back: free its slot, and consume the outcome of a call nobody awaits any more."""
+    slots.release()
+    if not call.cancelled():
+        call.exception()

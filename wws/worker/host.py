@@ -27,7 +27,7 @@ from wws.kv.base import KVStore
 from wws.logs import GUEST_LEVELS, log_guest
 from wws.messages import Headers
 from wws.outbound import Fetcher, FetchRequest, FetchResponse
-from wws.sandbox.hostcalls import LogBudget
+from wws.sandbox.stdio import LogBudget
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class HostAPI:
             if not isinstance(args, dict):
                 raise HostCallError("a host call must be a JSON object")
             op = args.get("op")
-            if op == "log" and log_budget is not None and not self._charge(log_budget, len(message), request_id):
+            if op == "log" and log_budget is not None and not self._charge(log_budget, _size(args), request_id):
                 return _DONE
             handler = self._ops.get(op) if isinstance(op, str) else None
             if handler is None:
@@ -116,14 +116,19 @@ class HostAPI:
         return json.dumps(answer, separators=(",", ":")).encode()
 
     def _charge(self, budget: LogBudget, size: int, request_id: str) -> bool:
-        """Whether a log line of `size` bytes fits what is left of the request's budget."""
-        budget.remaining -= size
-        if budget.remaining >= 0:
+        """Whether a log line of `size` bytes fits what is left of the request's budget; the first line dropped
+        is noted (once per request, whichever way the guest logged past the budget)."""
+        if budget.fits(size):
             return True
-        if not budget.exhausted:
-            budget.exhausted = True
-            self.log("warn", "(log output over the limit; the rest is dropped)", request_id)
+        if budget.first_cut():
+            self.log("warn", budget.note(self.config.limits.max_log_bytes), request_id)
         return False
+
+
+def _size(args: dict[str, Any]) -> int:
+    """What a `log` call's message costs of the log budget: its text in UTF-8 bytes."""
+    message = args.get("message")
+    return len(message.encode("utf-8", "replace")) if isinstance(message, str) else 0
 
 
 def _text(args: dict[str, Any], name: str, default: str | None = None) -> str:

@@ -109,6 +109,11 @@ class Worker:
         )
         return self.prepared
 
+    @property
+    def loaded(self) -> bool:
+        """Whether this version is prepared and loaded (requests then start at once)."""
+        return self._strategy is not None
+
     def load(self) -> FreshInstances | WarmPool:
         """Prepare and load this version of the worker (idempotent); raises `LoadError` when it cannot run."""
         with self._lock:
@@ -136,6 +141,7 @@ class Worker:
                     size=self.pool_size,
                     max_requests=self.config.max_requests,
                     memory_cap_bytes=self.config.limits.memory_bytes,
+                    timeout_ms=self.config.limits.timeout_ms,
                 )
             log.warning(
                 "%s: isolation = 'instance' asked, but this %s worker cannot serve two requests on one "

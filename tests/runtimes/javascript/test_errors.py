@@ -3,6 +3,8 @@ never the next request."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.runtimes.javascript.conftest import MakeJsWorker, get
@@ -100,6 +102,22 @@ def test_an_infinite_loop_is_stopped_at_the_deadline(js_worker: MakeJsWorker) ->
     with pytest.raises(GuestTimeout):
         get(worker, "http://localhost/loop")
     assert get(worker).body == b"ok"
+
+
+def test_a_handler_waiting_on_a_timer_is_stopped_at_the_deadline(js_worker: MakeJsWorker) -> None:
+    worker = js_worker(
+        """export default { async fetch(request) {
+          const ms = Number(new URL(request.url).searchParams.get("ms"));
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          return new Response("awake");
+        } };""",
+        "[limits]\ntimeout_ms = 300\n",
+    )
+    started = time.monotonic()
+    with pytest.raises(GuestTimeout, match="deadline of 300 ms"):
+        get(worker, "http://localhost/?ms=5000")
+    assert time.monotonic() - started < 2.5
+    assert get(worker, "http://localhost/?ms=10").body == b"awake"
 
 
 def test_a_memory_bomb_is_stopped_at_the_cap(js_worker: MakeJsWorker) -> None:

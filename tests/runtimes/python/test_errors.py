@@ -95,6 +95,52 @@ def test_infinite_loop_is_stopped_and_the_next_request_is_served(py_worker: Make
     assert get(worker).body == b"fine"
 
 
+SLEEPER = """
+import asyncio, select, time
+
+async def worker(request):
+    how, seconds = request.params["how"], float(request.params["seconds"])
+    if how == "time":
+        time.sleep(seconds)
+    elif how == "select":
+        select.select([], [], [], seconds)
+    else:
+        await asyncio.sleep(seconds)
+    return Response("awake")
+"""
+
+
+@pytest.mark.parametrize("how", ["time", "select", "asyncio"])
+def test_a_sleeping_handler_is_stopped_at_its_deadline(py_worker: MakePyWorker, how: str) -> None:
+    worker = py_worker(SLEEPER, "[limits]\ntimeout_ms = 300\n")
+    started = time.monotonic()
+    with pytest.raises(GuestTimeout, match="deadline of 300 ms"):
+        get(worker, params={"how": how, "seconds": "5"})
+    assert time.monotonic() - started < 2.5  # it asked for 5 s
+    started = time.monotonic()
+    assert get(worker, params={"how": how, "seconds": "0.1"}).body == b"awake"
+    assert time.monotonic() - started >= 0.1  # a sleep within the deadline really waits
+
+
+def test_time_sleep_refuses_what_cpython_refuses(py_worker: MakePyWorker) -> None:
+    worker = py_worker(
+        """
+        import time
+
+        def worker(request):
+            errors = []
+            for value in ("1", -1, float("nan")):
+                try:
+                    time.sleep(value)
+                except (TypeError, ValueError) as exc:
+                    errors.append(type(exc).__name__)
+            time.sleep(0)
+            return Response(",".join(errors))
+        """
+    )
+    assert get(worker).body == b"TypeError,ValueError,ValueError"
+
+
 @pytest.mark.parametrize(
     "bomb",
     [

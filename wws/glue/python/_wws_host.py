@@ -9,6 +9,8 @@ import contextlib
 import io
 import json
 import logging
+import math
+import select
 import time
 
 from wit_world.imports import host
@@ -77,6 +79,35 @@ class LogHandler(logging.Handler):
         except Exception:
             message = record.getMessage()
         log(_LEVELS.get(record.levelno, "error" if record.levelno > logging.WARNING else "debug"), message)
+
+
+_MAX_NANOSECONDS = 2**64 - 1
+
+
+def sleep(seconds):
+    """`time.sleep` in the sandbox: the host waits, and ends the wait (and the request) at the request's deadline,
+    which a sleep inside WASI would not allow."""
+    if not isinstance(seconds, int | float):
+        raise TypeError(f"'{type(seconds).__name__}' object cannot be interpreted as an integer")
+    if math.isnan(seconds):
+        raise ValueError("Invalid value NaN (not a number)")
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    host.sleep(min(int(seconds * 1e9), _MAX_NANOSECONDS))
+
+
+def _select(rlist, wlist, xlist, timeout=None, *, _wasi_select=select.select):
+    """`select.select` in the sandbox: files are always ready, so only a wait with nothing ready is left, and it
+    is a host sleep (ended at the deadline) instead of a WASI poll nothing could interrupt."""
+    ready = _wasi_select(rlist, wlist, xlist, 0)
+    if any(ready) or timeout == 0:
+        return ready
+    sleep(_MAX_NANOSECONDS / 1e9 if timeout is None else timeout)
+    return _wasi_select(rlist, wlist, xlist, 0)
+
+
+time.sleep = sleep
+select.select = _select
 
 
 class _Sleeper:
