@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from benchmarks import scale
+from benchmarks import scale, stuck
 from benchmarks.http import load
 
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8080/
@@ -89,3 +89,15 @@ def test_generated_projects_mix_the_languages(tmp_path: Path) -> None:
     assert routes[:3] == ["/group00/hello0000", "/group00/hello0001", "/group00/hello0002"]
     suffixes = sorted(path.suffix for path in (tmp_path / "project").rglob("hello*"))
     assert suffixes == [".js"] * 3 + [".py"] * 2 + [".wasm"] * 2
+
+
+def test_stuck_benchmark_measures_hello_beside_stuck_sleepers(tmp_path: Path) -> None:
+    output = tmp_path / "stuck.json"
+    result = CliRunner().invoke(stuck.main, ["--sleepers", "6", "--seconds", "0.5", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(output.read_text())
+    assert report["hello_alone"]["requests"] > 0
+    assert report["hello_with_sleepers"]["p99_ms"] >= report["hello_with_sleepers"]["p50_ms"] > 0
+    assert set(report["sleeper_statuses"]) <= {"503", "504"}  # JSON keys
+    assert set(report["server_504_late_s"]) == set(stuck.SLEEPERS)
+    assert "ok   sleepers' 504" in result.output  # each answered by its deadline plus a second

@@ -27,6 +27,9 @@ class WorkerRequest:
     kv: Mapping[str, str] = field(default_factory=dict)
     request_id: str = ""
     """The host's id for this request, for logs; never sent to the guest."""
+    deadline: float = 0.0
+    """`time.monotonic()` by which the answer is due (the server sets it when the request arrives, so time spent
+    waiting for the worker counts); 0: the worker's `timeout_ms` from when its guest starts."""
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""

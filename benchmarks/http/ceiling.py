@@ -1,4 +1,5 @@
-"""The ceiling of wws's server stack: a bare Starlette hello on the uvicorn settings of `wws serve`.
+"""The ceiling of wws's server stack: a bare Starlette hello served as `wws serve` serves (uvicorn, its settings
+and wws's HTTP protocol with its limits).
 
 Run: `python -m benchmarks.http.ceiling PORT`
 """
@@ -7,13 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from wws.cli.serve import server_settings
+from wws.server.http import run_server
 
 
 async def hello(request: Request) -> PlainTextResponse:
@@ -23,4 +23,4 @@ async def hello(request: Request) -> PlainTextResponse:
 app = Starlette(routes=[Route("/{path:path}", hello)])
 
 if __name__ == "__main__":
-    uvicorn.run(app, **server_settings("127.0.0.1", int(sys.argv[1])))
+    run_server(app, host="127.0.0.1", port=int(sys.argv[1]))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wws.config.loader import load_worker_config
-from wws.config.model import Isolation
+from wws.config.loader import load_http_limits, load_worker_config
+from wws.config.model import HttpLimits, Isolation
 from wws.errors import ConfigError
 
 PROJECT = """
@@ -64,3 +64,37 @@ def test_without_a_project_root_only_the_worker_config_counts(project: Path) -> 
     config = load_worker_config(project / "api" / "x.wasm", environ={})
     assert config.isolation is Isolation.REQUEST
     assert dict(config.vars) == {}
+
+
+def test_the_http_table_of_wws_toml_sets_the_server_limits_and_no_worker_setting(project: Path) -> None:
+    (project / "wws.toml").write_text(PROJECT + "[http]\nmax_header_bytes = 4096\nkeep_alive_timeout_ms = 1000\n")
+    limits = load_http_limits(project, environ={})
+    assert limits == HttpLimits(max_header_bytes=4096, keep_alive_timeout_ms=1000)
+    config = load_worker_config(project / "api" / "x.wasm", environ={}, project_root=project)
+    assert config.limits.timeout_ms == 5000  # the rest of wws.toml still applies to workers
+
+
+def test_without_wws_toml_the_http_limits_are_the_defaults(tmp_path: Path) -> None:
+    assert load_http_limits(tmp_path, environ={}) == HttpLimits()
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "reason"),
+    [
+        ("[http]\nheader_timeout_ms = 0\n", "http.header_timeout_ms", "must be a positive integer"),
+        ("[http]\nmax_header_size = 10\n", "http.max_header_size", "unknown setting"),
+        ('[http]\nbody_min_rate = "fast"\n', "http.body_min_rate", "must be an integer"),
+    ],
+)
+def test_a_malformed_http_table_is_refused_with_its_field(project: Path, table: str, field: str, reason: str) -> None:
+    (project / "wws.toml").write_text(table)
+    with pytest.raises(ConfigError, match=reason) as caught:
+        load_http_limits(project, environ={})
+    assert caught.value.field == field
+    assert caught.value.line == 2
+
+
+def test_the_http_table_belongs_to_wws_toml_not_to_a_worker(project: Path) -> None:
+    (project / "api" / "x.toml").write_text("[http]\nmax_header_bytes = 4096\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_worker_config(project / "api" / "x.wasm", environ={}, project_root=project)

@@ -44,3 +44,12 @@ def test_the_worker_serves_again_after_a_sleeper_was_stopped(make_worker: MakeWo
     with pytest.raises(GuestTimeout):
         worker.handle(sleep_request("5000"))
     assert worker.handle(sleep_request("10")).body == b"awake"
+
+
+def test_a_request_deadline_set_on_arrival_stops_the_guest_before_its_timeout(make_worker: MakeWorker) -> None:
+    worker = make_worker("sleeper", "[limits]\ntimeout_ms = 5000\n")
+    started = time.monotonic()
+    request = WorkerRequest(url="http://x/", method="POST", body=b"4000", deadline=started + 0.3)
+    with pytest.raises(GuestTimeout):
+        worker.handle(request)  # the 0.3 s it had left after waiting, not its 5 s timeout
+    assert time.monotonic() - started < SLOW_MACHINE_SECONDS

@@ -18,6 +18,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from wws.config.model import HttpLimits
+from wws.server.http import ServerConfig, server_settings
+
 ROUTE_FILES = {
     "/": "index.wasm",
     "/fixed": "fixed.wasm",
@@ -84,10 +87,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(app: Starlette, port: int | None = None) -> Iterator[str]:
-    """Serve `app` with uvicorn (on a free port unless given) in a thread; yields the base URL; stops it after."""
+def running(app: Starlette, port: int | None = None, http_limits: HttpLimits | None = None) -> Iterator[str]:
+    """Serve `app` as `wws serve` does (uvicorn, wws's HTTP protocol and limits), on a free port unless given, in a
+    thread; yields the base URL; stops it after."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(ServerConfig(app, http_limits=http_limits, **server_settings("127.0.0.1", port)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

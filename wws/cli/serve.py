@@ -7,15 +7,15 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
-import uvicorn
 from starlette.applications import Starlette
 
+from wws.config.loader import load_http_limits
 from wws.kv import DEFAULT_KV
 from wws.logs import LOG_FORMATS, LogFormat, configure_logging
 from wws.server.app import create_app, normalise_prefix
+from wws.server.http import run_server
 from wws.server.project import Project
 
 OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
@@ -39,6 +39,12 @@ OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
 @click.option("--debug", is_flag=True, help="Show error details to clients (never in production).")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Reload what changes on disk, no restart.")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True, help="Log lines.")
+@click.option(
+    "--max-header-bytes", type=click.IntRange(1), help="Request line and headers, at most (431 past it). [32768]"
+)
+@click.option("--header-timeout-ms", type=click.IntRange(1), help="Time for a request's headers (408). [10000]")
+@click.option("--body-timeout-ms", type=click.IntRange(1), help="Time for a body, +1 s per 500 bytes received. [20000]")
+@click.option("--keep-alive-timeout-ms", type=click.IntRange(1), help="Idle time a connection is kept. [5000]")
 @click.pass_context
 def serve(  # noqa: PLR0917 - click passes every option
     context: click.Context,
@@ -53,9 +59,15 @@ def serve(  # noqa: PLR0917 - click passes every option
     debug: bool,
     watch: bool,
     log_format: LogFormat,
+    max_header_bytes: int | None,
+    header_timeout_ms: int | None,
+    body_timeout_ms: int | None,
+    keep_alive_timeout_ms: int | None,
 ) -> None:
     """Serve every worker under PATH (default: the current folder): each handler file is a route, `public/` holds
-    static files."""
+    static files.
+
+    The HTTP limits default to the `[http]` table of PATH/wws.toml, then to the values shown."""
     verbose = bool(context.find_root().params.get("verbose"))
     configure_logging(log_format, verbose=verbose)
     if not path.is_dir():
@@ -70,27 +82,21 @@ def serve(  # noqa: PLR0917 - click passes every option
         failed = f" ({len(project.failed)} could not load: see above)" if project.failed else ""
         raise click.ClickException(f"nothing to serve under {path}: no worker{failed} and no public/ folder")
     _print_table(project, normalise_prefix(prefix), host, port)
-    settings = server_settings(host, port)
+    given = {
+        "max_header_bytes": max_header_bytes,
+        "header_timeout_ms": header_timeout_ms,
+        "body_timeout_ms": body_timeout_ms,
+        "keep_alive_timeout_ms": keep_alive_timeout_ms,
+    }
+    limits = dataclasses.replace(
+        load_http_limits(path.resolve()), **{name: value for name, value in given.items() if value is not None}
+    )
     if workers == 1:
-        uvicorn.run(app, **settings)
+        run_server(app, host=host, port=port, http_limits=limits)
         return
     project.close()  # each process opens its own project (and KV connection)
     os.environ[OPTIONS_VARIABLE] = json.dumps(dataclasses.asdict(options))
-    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **settings)
-
-
-def server_settings(host: str, port: int) -> dict[str, Any]:
-    """uvicorn's settings for `wws serve` (the HTTP load benchmark serves its ceiling with the same): uvloop and
-    httptools, as in uvicorn's `standard` extra (2-3x the requests/s of asyncio and h11 at 16 connections);
-    wws writes its own access log."""
-    return {
-        "host": host,
-        "port": port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "log_level": "warning",
-        "access_log": False,
-    }
+    run_server(f"{__name__}:app_from_environment", host=host, port=port, http_limits=limits, workers=workers)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,7 +44,8 @@ class Limits:
     """Requests of this worker running at once, each on a thread (one that overran its deadline counts until its
     thread is back); the others wait in line."""
     max_queued_requests: int = 128
-    """Requests waiting for a slot; past it, or after waiting `timeout_ms`, the answer is 503 with `Retry-After`."""
+    """Requests waiting for a slot; past it, or at a waiting request's deadline, the answer is 503 with
+    `Retry-After`."""
 
     @property
     def memory_bytes(self) -> int:

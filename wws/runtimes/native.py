@@ -95,7 +95,7 @@ class NativeInstance:
             raise
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
-        self._guest.begin(encode_request(request), request.request_id)
+        self._guest.begin(encode_request(request), request.request_id, request.deadline)
         self._guest.call(self._entry)
         return collect_response(self._guest, self._program.worker.handler)
 

@@ -90,18 +90,26 @@ class ComponentGuest:
             raise self._failure(exc) from exc
         self._funcs: dict[str, wasmtime.component.Func] = {}
 
-    def call(self, export: str, *args: str, request_id: str = "", host_allowed: bool = True) -> str:
-        """Call a `(string…) -> string` export under the request's deadline; failures raise a `WorkerError`.
-        With `host_allowed` False, the guest's host calls are refused (code that runs before any request)."""
+    def call(
+        self, export: str, *args: str, request_id: str = "", host_allowed: bool = True, deadline: float = 0.0
+    ) -> str:
+        """Call a `(string…) -> string` export under the request's deadline (`time.monotonic()`; 0: `timeout_ms`
+        from now); failures raise a `WorkerError`. With `host_allowed` False, the guest's host calls are refused
+        (code that runs before any request)."""
         func = self._funcs.get(export)
         if func is None:
             func = self.instance.get_func(self.store, export)
             if func is None:
                 raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
             self._funcs[export] = func
-        _ffi.set_epoch_deadline(self.store, self._ticks)
+        now = time.monotonic()
+        limit = now + self.spec.limits.timeout_ms / 1000
+        if deadline and deadline < limit:
+            ticks = self._linker.sandbox.deadline_ticks(max(0, int((deadline - now) * 1000)))
+        else:
+            deadline, ticks = limit, self._ticks
+        _ffi.set_epoch_deadline(self.store, ticks)
         local = self._linker._local
-        deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
         budget = LogBudget(self.spec.limits.max_log_bytes)
         local.call = current = _Call(self.spec, request_id, deadline, host_allowed, budget)
         try:

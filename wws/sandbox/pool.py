@@ -53,13 +53,13 @@ class WarmPool:
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         instance, served = self._acquire()
-        started = time.monotonic()
+        deadline = request.deadline or time.monotonic() + self._timeout
         try:
             response = instance.handle(request)
         except BaseException:
             instance.close()
             raise
-        overran = time.monotonic() - started > self._timeout
+        overran = time.monotonic() > deadline
         self._release(instance, served + 1, overran)
         return response
 

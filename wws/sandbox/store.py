@@ -79,9 +79,15 @@ class GuestStore:
     def export(self, instance: wasmtime.Instance, name: str) -> Any:
         return _ffi.instance_export(self.store, instance, name)
 
-    def begin(self, stdin: bytes, request_id: str = "") -> None:
-        """Start a request: fresh stdio and a fresh deadline."""
-        self.streams.reset(stdin, request_id, time.monotonic() + self.spec.limits.timeout_ms / 1000)
+    def begin(self, stdin: bytes, request_id: str = "", deadline: float = 0.0) -> None:
+        """Start a request: fresh stdio, and its deadline (`time.monotonic()`; 0: `timeout_ms` from now)."""
+        now = time.monotonic()
+        limit = now + self.spec.limits.timeout_ms / 1000
+        if deadline and deadline < limit:
+            self.streams.reset(stdin, request_id, deadline)
+            _ffi.set_epoch_deadline(self.store, self._sandbox.deadline_ticks(max(0, int((deadline - now) * 1000))))
+            return
+        self.streams.reset(stdin, request_id, limit)
         _ffi.set_epoch_deadline(self.store, self._ticks)
 
     def call(self, func: wasmtime.Func) -> None:

@@ -174,6 +174,7 @@ class ProjectEndpoint:
                 body=body,
                 params=params,
                 request_id=request_id,
+                deadline=time.monotonic() + worker.config.limits.timeout_ms / 1000,
             )
             result = await self.threads.handle(worker, request)
         except WorkerError as exc:

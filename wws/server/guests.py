@@ -2,12 +2,13 @@
 
 Guests never run on the event loop: a slow one would stall every request. Each call is watched from the loop:
 
-- **Its answer is due at its deadline.** The sandbox stops a guest at its deadline whatever it does (computing,
-  sleeping, waiting on a timer); should one still be held in the host past it (a host call that ignores it), the
-  client gets its 504 anyway, `OVERRUN_GRACE_SECONDS` later, and the instance is discarded when the call returns
-  (a warm pool never takes back an instance that overran).
+- **Its answer is due at its deadline**, `timeout_ms` after the request arrived (time spent waiting for the worker
+  counts). The sandbox stops a guest then, whatever it does (computing, sleeping, waiting on a timer); should one
+  still be held in the host past it (a wait the host cannot end), the client gets its 504 anyway,
+  `OVERRUN_GRACE_SECONDS` later, and the instance is discarded when the call returns (a warm pool never takes back
+  an instance that overran).
 - **One worker holds at most `max_concurrent_requests` threads.** A call that overran keeps its slot until its
-  thread is back. Past that, requests wait in line (no thread) for at most `timeout_ms`, and at most
+  thread is back. Past that, requests wait in line (no thread) until their deadline, at most
   `max_queued_requests` of them; past either, the answer is 503 with `Retry-After`. Other workers are not affected.
 
 A plain `ThreadPoolExecutor`, not Starlette's `run_in_threadpool`: anyio's capacity limiter and cancel scopes cost
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -98,28 +100,29 @@ class GuestThreads:
         return slots
 
     async def handle(self, worker: Worker, request: WorkerRequest) -> WorkerResponse:
-        """Run `worker.handle(request)` on a thread once the worker has a free slot; answer by the deadline."""
+        """Run `worker.handle(request)` on a thread once the worker has a free slot; answer by the request's
+        deadline (`request.deadline`, set when it arrived; or the worker's `timeout_ms` from now)."""
         timeout = worker.config.limits.timeout_ms / 1000
+        if not request.deadline:
+            request = dataclasses.replace(request, deadline=time.monotonic() + timeout)
         slots = self.slots(worker)
-        await slots.acquire(worker.path, timeout)
+        await slots.acquire(worker.path, request.deadline - time.monotonic())
         loop = asyncio.get_running_loop()
         try:
             if not worker.loaded:  # preparing and compiling is not the guest's time (a first Python engine build)
                 await loop.run_in_executor(self._executor, worker.load)
+                request = dataclasses.replace(request, deadline=time.monotonic() + timeout)
             call = loop.run_in_executor(self._executor, worker.handle, request)
         except BaseException:
             slots.release()
             raise
-        started = time.monotonic()
         call.add_done_callback(lambda done: _settle(done, slots))
-        await asyncio.wait((call,), timeout=timeout + OVERRUN_GRACE_SECONDS)
+        await asyncio.wait((call,), timeout=max(0.0, request.deadline - time.monotonic()) + OVERRUN_GRACE_SECONDS)
         if not call.done():
-            waited = time.monotonic() - started
             raise GuestTimeout(
                 worker.path,
                 f"ran past its deadline of {worker.config.limits.timeout_ms} ms and the sandbox could not stop it "
-                f"(answered after {waited:.1f} s; its thread is held until the guest returns, then its instance is "
-                "discarded)",
+                "(its thread is held until the guest returns, then its instance is discarded)",
             )
         return call.result()
 

@@ -118,6 +118,10 @@ def test_a_handler_waiting_on_a_timer_is_stopped_at_the_deadline(js_worker: Make
         get(worker, "http://localhost/?ms=5000")
     assert time.monotonic() - started < 2.5
     assert get(worker, "http://localhost/?ms=10").body == b"awake"
+    started = time.monotonic()
+    with pytest.raises(GuestTimeout):  # a deadline set on arrival comes before the worker's own timeout
+        get(worker, "http://localhost/?ms=5000", deadline=started + 0.1)
+    assert time.monotonic() - started < 2.5
 
 
 def test_a_memory_bomb_is_stopped_at_the_cap(js_worker: MakeJsWorker) -> None:

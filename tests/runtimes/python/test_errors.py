@@ -122,6 +122,15 @@ def test_a_sleeping_handler_is_stopped_at_its_deadline(py_worker: MakePyWorker, 
     assert time.monotonic() - started >= 0.1  # a sleep within the deadline really waits
 
 
+def test_a_request_deadline_set_on_arrival_stops_a_sleeping_handler(py_worker: MakePyWorker) -> None:
+    worker = py_worker(SLEEPER, "[limits]\ntimeout_ms = 5000\n")
+    get(worker, params={"how": "time", "seconds": "0"})  # loaded: what follows is the guest's time only
+    started = time.monotonic()
+    with pytest.raises(GuestTimeout):
+        get(worker, params={"how": "time", "seconds": "4"}, deadline=started + 0.3)
+    assert time.monotonic() - started < 2.5
+
+
 def test_time_sleep_refuses_what_cpython_refuses(py_worker: MakePyWorker) -> None:
     worker = py_worker(
         """

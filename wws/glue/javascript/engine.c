@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WWS_IMPORT(name) __attribute__((import_module("wws"), import_name(name)))
@@ -29,7 +30,7 @@ WWS_IMPORT("host_result") int32_t wws_host_result(char *answer, int32_t length);
 #define STACK_MARGIN (512 * 1024) /* below QuickJS's limit: unchecked C frames, and wasmtime's 2 MiB native stack
                                     (about 3 native bytes per linear byte) must not run out first */
 #define GC_HEADROOM (8 * 1024 * 1024) /* a short request never collects: a cycle walks (and so copies) every page */
-#define MAX_SLEEP_MS 10           /* sleep in short slices so the host's deadline can interrupt between them */
+#define MAX_SLEEP_MS 1e9          /* about 11 days: longer waits are cut to it (the host's deadline comes first) */
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -364,8 +365,12 @@ static int settle(JSValue promise) {
             write_all(2, message, strlen(message));
             return 1;
         }
-        if (delay > 0)
-            usleep((useconds_t)((delay < MAX_SLEEP_MS ? delay : MAX_SLEEP_MS) * 1000));
+        if (delay > 0) {
+            /* One sleep for the whole wait: the host's poll_oneoff ends it at the request's deadline. */
+            long long ns = (long long)((delay < MAX_SLEEP_MS ? delay : MAX_SLEEP_MS) * 1e6);
+            struct timespec wait = {(time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
+            nanosleep(&wait, NULL);
+        }
     }
 }
 

@@ -190,7 +190,7 @@ class JavaScriptInstance:
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         guest = self._guest
-        guest.begin(encode_request(request, self._program.extra), request.request_id)
+        guest.begin(encode_request(request, self._program.extra), request.request_id, request.deadline)
         self.clean = False
         status = guest.call_status(self._entry)
         self.clean = True

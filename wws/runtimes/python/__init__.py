@@ -227,7 +227,9 @@ class PythonInstance:
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         message = encode_request(request, self._program.extra).decode()
-        answer = self._answer(self._guest.call("handle", self._code, message, request_id=request.request_id))
+        answer = self._answer(
+            self._guest.call("handle", self._code, message, request_id=request.request_id, deadline=request.deadline)
+        )
         self._code = ""
         return decode_response(answer.encode(), self._program.worker.handler)
 
