@@ -3,6 +3,7 @@ compiled-module cache lives in a temporary folder, and a factory for workers in 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -117,16 +118,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WWS_CACHE_DIR", tempfile.mkdtemp(prefix="wws-test-cache-"))
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server (Debian's package) on a free port for the session, with nothing saved to disk."""
+@contextlib.contextmanager
+def running_redis(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server (Debian's package) on a free port, with nothing saved to disk: (URL, process)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    folder = tmp_path_factory.mktemp("redis")
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     log = folder / "redis.log"
     process = subprocess.Popen([*command, "--dir", str(folder), "--logfile", str(log)], stdout=subprocess.DEVNULL)
@@ -140,9 +140,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.kill()
                 pytest.fail(f"redis-server did not start: {log.read_text() if log.exists() else 'no log'}")
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+    try:
+        yield f"redis://127.0.0.1:{port}/0", process
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server for the session."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

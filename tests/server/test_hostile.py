@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import running_redis
 from tests.server.conftest import add_worker, running
 from wws.sandbox.engine import Sandbox
 from wws.server import create_app
@@ -51,9 +53,9 @@ def timed_get(url: str) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
-@pytest.mark.parametrize("language", ["py", "js", "native"])
-def test_a_sleeping_guest_gets_its_504_by_its_deadline(base: str, language: str) -> None:
-    response, seconds = timed_get(f"{base}/{language}/sleep")
+@pytest.mark.parametrize("path", ["py/sleep", "py/poll", "py/poll?forever", "js/sleep", "native/sleep"])
+def test_a_sleeping_guest_gets_its_504_by_its_deadline(base: str, path: str) -> None:
+    response, seconds = timed_get(f"{base}/{path}")
     assert response.status_code == 504
     assert "deadline" in response.text
     assert 1.0 <= seconds < 1.0 + 1.0 + SLOW_MACHINE_SECONDS
@@ -89,18 +91,30 @@ def test_many_stuck_requests_never_starve_another_worker(base: str) -> None:
     assert busy.headers["retry-after"] == "1"
 
 
-def test_a_guest_the_sandbox_cannot_stop_is_answered_and_never_reused(
-    base: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.slow
+def test_a_guest_stuck_in_a_host_call_is_answered_and_its_instance_never_reused(
+    hostile: Path, sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="wws.server.app")
-    response, seconds = timed_get(f"{base}/py/poll?block")  # blocks 3 s inside WASI, past its 500 ms deadline
-    assert response.status_code == 504
-    assert seconds < 0.5 + 1.0 + SLOW_MACHINE_SECONDS / 2
-    assert any("py/poll.py" in line and "could not stop it" in line for line in caplog.messages)
-    # Its thread still holds the worker's only slot: the next request waits its turn, then is turned away.
-    assert httpx.get(f"{base}/py/poll", timeout=60).status_code == 503
-    time.sleep(3)  # the guest is back from its poll
-    assert httpx.get(f"{base}/py/poll", timeout=60).text == "1"  # a fresh instance, not the one that overran
+    with running_redis(tmp_path) as (redis_url, redis):
+        app = create_app(hostile, sandbox=sandbox, kv=redis_url)
+        try:
+            with running(app) as url:
+                assert httpx.get(f"{url}/py/stuck_kv", timeout=60).text == "1"  # loaded, served
+                redis.send_signal(signal.SIGSTOP)  # KV calls now wait on Redis (its client gives up after 5 s)
+                try:
+                    response, seconds = timed_get(f"{url}/py/stuck_kv?block")
+                    assert response.status_code == 504
+                    assert seconds < 0.5 + 1.0 + SLOW_MACHINE_SECONDS / 2
+                    # Its thread still holds the worker's only slot: the next request waits its turn, in vain.
+                    assert httpx.get(f"{url}/py/stuck_kv", timeout=60).status_code == 503
+                finally:
+                    redis.send_signal(signal.SIGCONT)
+                time.sleep(1)  # the stuck call is back
+                assert httpx.get(f"{url}/py/stuck_kv", timeout=60).text == "1"  # a new instance, not the one stuck
+        finally:
+            app.state.project.close()
+    assert any("py/stuck_kv.py" in line and "could not stop it" in line for line in caplog.messages)
 
 
 FLOOD_CAP = 10_000

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from typing import Any
 
 import uvicorn
@@ -69,24 +68,31 @@ def run_server(
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
-    """One client connection, read under `HttpLimits` (see the module docstring)."""
+    """One client connection, read under `HttpLimits` (see the module docstring).
+
+    The request path pays little for the limits: one timer per connection, armed when a request starts and none is
+    pending, and re-armed from its own callback (a kept-alive connection rarely touches it); the head is measured
+    once, when complete; the request line is looked at once.
+    """
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any):
         super().__init__(config, *args, **kwargs)
         self.limits: HttpLimits = getattr(config, "http_limits", None) or HttpLimits()
+        self._header_timeout = self.limits.header_timeout_ms / 1000
         self._idle = True
         """Between two requests: the next chunk starts a request, whose first line is checked."""
-        self._first_line: bytearray | None = None
-        """The request line as it arrives, until it is complete and checked."""
+        self._first_line: bytes | None = None
+        """The start of a request line that has not ended yet."""
         self._in_head = False
-        self._head_bytes = 0
-        """The head as parsed: request target and headers, with their framing."""
         self._head_raw = 0
         """The head as received, while it is incomplete (a single endless header line counts too)."""
-        self._refused = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._head_due = 0.0
+        self._in_body = False
         self._body_started = 0.0
         self._body_bytes = 0
+        self._refused = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -94,15 +100,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_timer()
+        self._disarm()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._idle and self._first_line is None:
-            self._first_line = bytearray()
-        if self._first_line is not None and self._http09(data):
+        if (self._idle or self._first_line is not None) and self._http09(data):
             log.info("%s: HTTP/0.9 request line: connection closed", _peer(self.client))
             self._refused = True
             self.transport.close()
@@ -114,48 +118,40 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 self._refuse(431, "Request Header Fields Too Large")
 
     def _http09(self, data: bytes) -> bool:
-        """Whether the request line, once complete, has no version (reads only until the end of the first line)."""
-        assert self._first_line is not None
-        self._first_line += data
+        """Whether a request starting in `data` has a request line without a version (HTTP/0.9). A line that has not
+        ended is kept (up to the head limit) and looked at with the next chunk."""
+        if self._first_line is not None:
+            data, self._first_line = self._first_line + data, None
+        start = 0
         while True:
-            end = self._first_line.find(b"\n")
+            end = data.find(b"\n", start)
             if end < 0:
-                if len(self._first_line) > self.limits.max_header_bytes:
-                    self._first_line = None  # the head limit takes it from here
+                if len(data) - start <= self.limits.max_header_bytes:
+                    self._first_line = data[start:]
                 return False
-            line = bytes(self._first_line[:end])
-            del self._first_line[: end + 1]
-            if line.strip(b"\r"):
-                self._first_line = None
-                return _HTTP09_LINE.fullmatch(line) is not None
-            # empty lines before a request line are allowed (RFC 9112, 2.2)
+            line = data[start:end].rstrip(b"\r")
+            if line:
+                return b" HTTP/" not in line and _HTTP09_LINE.fullmatch(line) is not None
+            start = end + 1  # empty lines before a request line are allowed (RFC 9112, 2.2)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._idle = False
         self._in_head = True
-        self._head_bytes = self._head_raw = 0
-        self._start_timer(self.limits.header_timeout_ms / 1000, self._header_timeout)
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        self._count_head(len(url))
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._count_head(len(name) + len(value) + _HEADER_FRAMING)
-
-    def _count_head(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > self.limits.max_header_bytes and not self._refused:
-            self._refuse(431, "Request Header Fields Too Large")
+        self._head_raw = 0
+        self._head_due = self.loop.time() + self._header_timeout
+        self._arm(self._head_due)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         if self._refused:
             return
-        self._body_started, self._body_bytes = time.monotonic(), 0
-        self._start_timer(self.limits.body_timeout_ms / 1000, self._body_timeout)
+        size = len(self.url) + sum(len(name) + len(value) + _HEADER_FRAMING for name, value in self.headers)
+        if size > self.limits.max_header_bytes:
+            self._refuse(431, "Request Header Fields Too Large")
+            return
+        self._in_body = True
+        self._body_started, self._body_bytes = self.loop.time(), 0
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -167,46 +163,60 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if self._refused:
             return
-        self._stop_timer()
+        self._in_body = False
         self._idle = True
         super().on_message_complete()
 
-    def _header_timeout(self) -> None:
-        log.info("%s: headers not received within %d ms: closed", _peer(self.client), self.limits.header_timeout_ms)
-        self._refuse(408, "Request Timeout")
-
-    def _body_timeout(self) -> None:
+    def _body_due(self) -> float:
+        """When the body must be complete: its base time, plus a second per `body_min_rate` bytes received."""
         allowed = self.limits.body_timeout_ms / 1000 + self._body_bytes / self.limits.body_min_rate
-        left = self._body_started + allowed - time.monotonic()
-        if left > 0:
-            self._start_timer(left, self._body_timeout)
-            return
-        log.info("%s: body too slow (%d bytes in %.1f s): closed", _peer(self.client), self._body_bytes, allowed)
-        self._refused = True
-        self.transport.close()
+        return self._body_started + allowed
 
-    def _start_timer(self, seconds: float, callback: Any) -> None:
-        self._stop_timer()
-        self._timer = self.loop.call_later(seconds, callback)
+    def _arm(self, due: float) -> None:
+        """Make sure the connection's timer fires by `due` (loop time)."""
+        if self._timer is None or due < self._timer_due:
+            self._disarm()
+            self._timer, self._timer_due = self.loop.call_at(due, self._check), due
 
-    def _stop_timer(self) -> None:
+    def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _check(self) -> None:
+        """The timer fired: act on the request's head or body if it is late, else wait for what is due next."""
+        self._timer = None
+        if self._refused:
+            return
+        now = self.loop.time()
+        if self._in_head:
+            if now < self._head_due:
+                self._arm(self._head_due)
+                return
+            log.info("%s: headers not received within %d ms: 408", _peer(self.client), self.limits.header_timeout_ms)
+            self._refuse(408, "Request Timeout")
+        elif self._in_body:
+            due = self._body_due()
+            if now < due:
+                self._arm(due)
+                return
+            log.info("%s: body too slow (%d bytes received): closed", _peer(self.client), self._body_bytes)
+            self._refused = True
+            self.transport.close()
 
     def _refuse(self, status: int, reason: str) -> None:
         """Answer `status` and close: no worker runs. A lingering close, as nginx does: closing with the client's
         bytes still unread would reset the connection and lose the answer, so what still comes is read and dropped
         for up to `LINGER_SECONDS` after the answer is sent and the sending side shut."""
         self._refused = True
-        self._stop_timer()
+        self._disarm()
         body = f"{reason}\n".encode()
         head = f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
         head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         self.transport.write(head.encode() + body)
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self._start_timer(LINGER_SECONDS, self.transport.close)
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
 

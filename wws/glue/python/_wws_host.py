@@ -106,8 +106,32 @@ def _select(rlist, wlist, xlist, timeout=None, *, _wasi_select=select.select):
     return _wasi_select(rlist, wlist, xlist, 0)
 
 
+class _Poll:
+    """`select.poll()` in the sandbox: as for `select.select`, a wait with nothing ready is a host sleep."""
+
+    def __init__(self, *, _wasi_poll=select.poll):
+        self._poll = _wasi_poll()
+
+    def register(self, fd, eventmask=select.POLLIN | select.POLLPRI | select.POLLOUT):
+        self._poll.register(fd, eventmask)
+
+    def modify(self, fd, eventmask):
+        self._poll.modify(fd, eventmask)
+
+    def unregister(self, fd):
+        self._poll.unregister(fd)
+
+    def poll(self, timeout=None):
+        ready = self._poll.poll(0)
+        if ready or timeout == 0:
+            return ready
+        sleep(_MAX_NANOSECONDS / 1e9 if timeout is None or timeout < 0 else timeout / 1000)
+        return self._poll.poll(0)
+
+
 time.sleep = sleep
 select.select = _select
+select.poll = _Poll
 
 
 class _Sleeper:
