@@ -178,7 +178,8 @@ class ProjectEndpoint:
             )
             result = await self.threads.handle(worker, request)
         except WorkerError as exc:
-            log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
+            level = logging.WARNING if isinstance(exc, WorkerBusy) else logging.ERROR  # busy: the server is fine
+            log.log(level, "%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             text = exc.format_message() if self.debug else f"{exc.public_message} (request {request_id})"
             busy = {"retry-after": str(exc.retry_after)} if isinstance(exc, WorkerBusy) else None
             return PlainTextResponse(text, status_code=exc.status, headers=busy)
