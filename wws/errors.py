@@ -22,6 +22,7 @@ __all__ = [
     "HostCallError",
     "LoadError",
     "MemoryLimitExceeded",
+    "PlanError",
     "RequestTooLarge",
     "RuntimeNotFound",
     "WorkerBusy",
@@ -134,6 +135,17 @@ class WorkerBusy(WorkerError):
     status = 503
     public_message = "Service Unavailable: the worker is busy, retry later"
     retry_after = 1
+
+
+class PlanError(WwsError):
+    """A pipeline plan is not valid: `problems` lists every one found, each naming where in the plan it is."""
+
+    exit_code = 2
+
+    def __init__(self, file: Path | str, problems: list[str]):
+        self.file = Path(file)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.file}: {problem}" for problem in problems))
 
 
 class HostCallError(WwsError):

@@ -49,12 +49,13 @@ def test_route_for_a_file(file: str, route: str) -> None:
     assert route_for(PurePosixPath(file)) == route
 
 
-def test_discovery_skips_public_state_private_and_ignored_paths(tmp_path: Path) -> None:
+def test_discovery_skips_public_state_pipelines_private_and_ignored_paths(tmp_path: Path) -> None:
     for name in [
         "index.wasm",
         "api/[id].wasm",
         "public/x.wasm",
         ".wws/native/a/b.wasm",
+        "pipelines/steps/a.wasm",
         "_lib/h.wasm",
         "api/_helpers/h.wasm",
         "drafts/wip.wasm",

@@ -6,6 +6,7 @@ import click
 
 from wws import __version__
 from wws.cli.new import new
+from wws.cli.pipeline import pipeline
 from wws.cli.run import run
 from wws.cli.serve import serve
 from wws.logs import configure_logging
@@ -20,6 +21,7 @@ def cli(verbose: bool) -> None:
 
 
 cli.add_command(new)
+cli.add_command(pipeline)
 cli.add_command(run)
 cli.add_command(serve)
 

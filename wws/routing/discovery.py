@@ -9,12 +9,13 @@ from pathlib import Path, PurePosixPath
 from wws.errors import LoadError
 from wws.routing.router import Route, route_for
 
-IGNORED_FOLDERS = {"public", ".wws", "node_modules"}
+IGNORED_FOLDERS = {"public", ".wws", "node_modules", "pipelines"}
+"""Top-level folders that hold no routes: static files, wws's own, npm's, pipeline plans and their steps."""
 
 
 def discover_routes(root: Path, extensions: Iterable[str], ignore: Iterable[str] = ()) -> list[Route]:
-    """Routes for every handler under `root`. Ignored: `public/`, `.wws/`, any part starting with `_` or `.`,
-    and paths matching an `ignore` glob. Two files for one route is an error naming both."""
+    """Routes for every handler under `root`. Ignored: `public/`, `.wws/`, `node_modules/`, `pipelines/`, any part
+    starting with `_` or `.`, and paths matching an `ignore` glob. Two files for one route is an error naming both."""
     wanted = {extension.lower() for extension in extensions}
     globs = list(ignore)
     found: dict[str, Route] = {}
