@@ -1,0 +1,98 @@
+"""Runs a plan: the scheduler decides, a `StepRunner` runs each step attempt, and the steps whose upstreams have
+settled run at the same time, each on its own thread (each in its own sandbox instance, for real handlers).
+
+Retries apply to `fail` only: up to the step's `max_attempts`, waiting `backoff_ms * multiplier^(n-1)` between
+attempts, and never once the run has aborted. A crash or a kill aborts the run: no new step starts, and the steps
+still running finish (their results are recorded).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from wws.pipelines.plan import Plan, Step
+from wws.pipelines.scheduler import Scheduler, Severity, State, StepError
+from wws.pipelines.state import StepFailure, check_size
+
+StepRunner = Callable[[Step, State, int], State]
+"""Runs one attempt (1-based) of a step on its input state and returns its output state, or raises `StepFailure`."""
+
+MAX_PARALLEL_STEPS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    attempts: int
+    output: State | None = None
+    error: StepError | None = None
+
+
+class Execution:
+    """One run of a plan, in this process. `run()` returns the run record."""
+
+    def __init__(self, plan: Plan, run_input: Any, runner: StepRunner, *, run_id: str, sleep: Callable[[float], Any]):
+        self.plan = plan
+        self.run_id = run_id
+        self.scheduler = Scheduler(plan, run_input)
+        self._runner = runner
+        self._aborted = threading.Event()
+        self._sleep = sleep
+
+    def run(self, max_parallel: int = MAX_PARALLEL_STEPS) -> dict[str, Any]:
+        scheduler = self.scheduler
+        with ThreadPoolExecutor(max_parallel, thread_name_prefix=f"wws-run-{self.plan.id}") as pool:
+            running: dict[Future[_Outcome], str] = {}
+            while True:
+                for step_id, state in scheduler.start():
+                    running[pool.submit(self._attempts, self.plan.step(step_id), state)] = step_id
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    step_id = running.pop(future)
+                    outcome = future.result()
+                    scheduler.steps[step_id].attempt = outcome.attempts
+                    if outcome.error is not None:
+                        scheduler.fail(step_id, outcome.error)
+                    else:
+                        assert outcome.output is not None
+                        scheduler.complete(step_id, outcome.output)
+                    if scheduler.aborted:
+                        self._aborted.set()
+        return scheduler.record(self.run_id)
+
+    def _attempts(self, step: Step, state: State) -> _Outcome:
+        """Every attempt of one step, on a pool thread; never raises (a host bug fails the step as a crash)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                output = self._runner(step, state, attempt)
+                check_size(output, self.plan.max_state_bytes)
+                return _Outcome(attempt, output=output)
+            except StepFailure as failure:
+                error = failure.error
+            except Exception as exc:  # the host failed, not the step: stop the run, say what happened
+                error = StepError(Severity.CRASH, type(exc).__name__, f"the host failed to run the step: {exc}")
+            last = attempt >= step.retry.max_attempts or error.severity is not Severity.FAIL
+            if last or self._aborted.is_set():
+                return _Outcome(attempt, error=error)
+            self._sleep(step.retry.delay_ms(attempt) / 1000)
+
+
+def execute(
+    plan: Plan,
+    run_input: Any,
+    runner: StepRunner,
+    *,
+    run_id: str,
+    sleep: Callable[[float], Any] | None = None,
+    max_parallel: int = MAX_PARALLEL_STEPS,
+) -> dict[str, Any]:
+    """Run `plan` on `run_input` with `runner` and return the run record (see `Scheduler.record`)."""
+    return Execution(plan, run_input, runner, run_id=run_id, sleep=sleep or time.sleep).run(max_parallel)

@@ -1,0 +1,266 @@
+"""The decisions of a run, without running anything: which steps may start, with what state, and what follows from
+how each ended. Pure and deterministic, so that a durable workflow can replay it (see `executor.py`).
+
+The rules (Dafthunk's, with failures outranking conditions; error classes as in OpenFn):
+- A step is decided once, after every upstream step has settled (AND-join). Roots get the run's input as `data`.
+- When a step settles, its edges fire or not: on success `on_success`, `always` and the conditions that hold on its
+  output state fire; on failure `on_failure` and `always` fire; a skipped or cancelled step fires nothing.
+  A failed step is *handled* when one of its `on_failure`/`always` edges fired.
+- An edge that did not fire is blocked: `upstream_failure` when its source failed unhandled or was skipped for
+  `upstream_failure`, else `conditional_branch`.
+- A step runs when at least one inbound edge fired and none is an `upstream_failure`; else it is skipped, with the
+  reason (`upstream_failure` if any inbound edge is one, else `conditional_branch`) and the sources behind it.
+- A condition that raises, a handler that cannot load (`crash`), a deadline, memory cap or oversized state (`kill`)
+  abort the run: nothing new starts; steps not started become `cancelled`.
+- The run's status is derived: `failed` when a step failed unhandled, a step was skipped for `upstream_failure`,
+  or the run aborted; else `completed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from wws.pipelines.conditions import ConditionError
+from wws.pipelines.plan import Edge, EdgeKind, Plan
+
+State = dict[str, Any]
+"""`{"data": …, "errors": {step_id: error}}`: what passes from step to step (JSON values)."""
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Severity(StrEnum):
+    """How bad a failure is (OpenFn's classes): a `fail` is the step's; `crash` and `kill` abort the run."""
+
+    FAIL = "fail"
+    CRASH = "crash"
+    KILL = "kill"
+
+
+class SkipReason(StrEnum):
+    UPSTREAM_FAILURE = "upstream_failure"
+    CONDITIONAL_BRANCH = "conditional_branch"
+
+
+@dataclass(frozen=True, slots=True)
+class StepError:
+    severity: Severity
+    type: str
+    """What kind of failure, e.g. `GuestException`, `GuestTimeout`, `BadState`, `ConditionError`."""
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"severity": self.severity.value, "type": self.type, "message": self.message}
+
+
+@dataclass(slots=True)
+class StepRecord:
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0
+    skip_reason: SkipReason | None = None
+    blocked_by: list[str] = field(default_factory=list)
+    error: StepError | None = None
+    input: State | None = None
+    """The state the step was given (its `errors` and `data`, never its `config`)."""
+    output: State | None = None
+    """The state it returned, when it completed."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "attempt": self.attempt,
+            "skip_reason": self.skip_reason.value if self.skip_reason else None,
+            "blocked_by": self.blocked_by,
+            "error": self.error.to_json() if self.error else None,
+            "output": self.output["data"] if self.output is not None else None,
+        }
+
+
+_SETTLED = {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
+
+
+class Scheduler:
+    """One run's decisions. `start()` gives the steps that may run now with their input states; `complete()` and
+    `fail()` record how a step ended and decide what it unblocks; `record()` is the run as JSON."""
+
+    def __init__(self, plan: Plan, run_input: Any):
+        self.plan = plan
+        self.input = run_input
+        self.steps = {step.id: StepRecord() for step in plan.steps}
+        self.error: StepError | None = None
+        """Why the run aborted (a crash or a kill), if it did."""
+        self._fired: dict[tuple[str, str], bool] = {}
+        """(source, target) → whether that edge fired, once its source has settled."""
+        self._inbound = {step.id: plan.inbound(step.id) for step in plan.steps}
+        self._outbound = {step.id: [edge for edge in plan.edges() if edge.source == step.id] for step in plan.steps}
+
+    @property
+    def aborted(self) -> bool:
+        return self.error is not None
+
+    def start(self) -> list[tuple[str, State]]:
+        """Decide every pending step whose upstreams have all settled: the ones that run now (marked running, with
+        their input states), in plan order. The others are skipped, which may settle more steps: decided here too."""
+        if self.aborted:
+            return []
+        starting: list[tuple[str, State]] = []
+        decided = True
+        while decided:
+            decided = False
+            for step in self.plan.steps:
+                record = self.steps[step.id]
+                inbound = self._inbound[step.id]
+                if record.status is not StepStatus.PENDING:
+                    continue
+                if any(self.steps[edge.source].status not in _SETTLED for edge in inbound):
+                    continue
+                decided = True
+                if not inbound:
+                    state: State = {"data": self.input, "errors": {}}
+                else:
+                    blocked = self._skip(step.id, inbound)
+                    if blocked:
+                        continue
+                    state = self._merge(
+                        [edge for edge in inbound if self._fired.get((edge.source, edge.target), False)]
+                    )
+                record.status, record.input = StepStatus.RUNNING, state
+                starting.append((step.id, state))
+        return starting
+
+    def attempt(self, step_id: str) -> int:
+        """Count one more attempt of a running step; returns its number (1-based)."""
+        self.steps[step_id].attempt += 1
+        return self.steps[step_id].attempt
+
+    def complete(self, step_id: str, output: State) -> None:
+        """The step returned `output` (a checked state): its edges fire, or the run aborts if a condition raises."""
+        record = self.steps[step_id]
+        record.status, record.output = StepStatus.COMPLETED, output
+        for edge in self._outbound[step_id]:
+            try:
+                fired = self._fires_on_success(edge, output)
+            except ConditionError as exc:
+                message = f"condition of the edge {edge.source} -> {edge.target} ({edge.condition}): {exc}"
+                self.abort(StepError(Severity.CRASH, "ConditionError", message))
+                fired = False
+            self._fired[(edge.source, edge.target)] = fired
+
+    def fail(self, step_id: str, error: StepError) -> None:
+        """The step failed for good (after its retries): a `fail` fires its on_failure/always edges; a crash or a
+        kill aborts the run."""
+        record = self.steps[step_id]
+        record.status, record.error = StepStatus.FAILED, error
+        for edge in self._outbound[step_id]:
+            self._fired[(edge.source, edge.target)] = edge.kind in (EdgeKind.ON_FAILURE, EdgeKind.ALWAYS)
+        if error.severity is not Severity.FAIL:
+            self.abort(error)
+
+    def abort(self, error: StepError) -> None:
+        """Stop the run: nothing new starts; the steps not started are cancelled."""
+        if self.error is None:
+            self.error = error
+        for record in self.steps.values():
+            if record.status is StepStatus.PENDING:
+                record.status = StepStatus.CANCELLED
+
+    @property
+    def finished(self) -> bool:
+        return all(record.status in _SETTLED for record in self.steps.values())
+
+    def status(self) -> str:
+        """`running` until every step settled; then `failed` or `completed`, derived from the steps."""
+        if not self.finished:
+            return "running"
+        if self.aborted:
+            return "failed"
+        for step_id, record in self.steps.items():
+            if record.status is StepStatus.FAILED and not self._handled(step_id):
+                return "failed"
+            if record.skip_reason is SkipReason.UPSTREAM_FAILURE:
+                return "failed"
+        return "completed"
+
+    def output(self) -> Any:
+        """The run's result: the `data` of its one completed leaf, `{leaf: data}` for several, None for none."""
+        leaves = [
+            step.id
+            for step in self.plan.steps
+            if not self._outbound[step.id] and self.steps[step.id].status is StepStatus.COMPLETED
+        ]
+        outputs = {leaf: (self.steps[leaf].output or {}).get("data") for leaf in leaves}
+        if len(outputs) == 1:
+            return next(iter(outputs.values()))
+        return outputs or None
+
+    def record(self, run_id: str) -> dict[str, Any]:
+        """The run record: what `wws pipeline run` prints and the HTTP API serves."""
+        return {
+            "run_id": run_id,
+            "pipeline": self.plan.id,
+            "status": self.status(),
+            "error": self.error.to_json() if self.error else None,
+            "output": self.output() if self.finished else None,
+            "steps": {step_id: record.to_json() for step_id, record in self.steps.items()},
+        }
+
+    def _fires_on_success(self, edge: Edge, output: State) -> bool:
+        if edge.kind is EdgeKind.CONDITION:
+            assert edge.condition is not None
+            return edge.condition.holds(output)
+        return edge.kind in (EdgeKind.ON_SUCCESS, EdgeKind.ALWAYS)
+
+    def _handled(self, step_id: str) -> bool:
+        """A failed step whose on_failure or always edge fired: its failure is dealt with."""
+        return any(self._fired.get((edge.source, edge.target), False) for edge in self._outbound[step_id])
+
+    def _blocked_reason(self, edge: Edge) -> SkipReason:
+        source = self.steps[edge.source]
+        failed_unhandled = source.status is StepStatus.FAILED and not self._handled(edge.source)
+        if failed_unhandled or source.skip_reason is SkipReason.UPSTREAM_FAILURE:
+            return SkipReason.UPSTREAM_FAILURE
+        return SkipReason.CONDITIONAL_BRANCH
+
+    def _skip(self, step_id: str, inbound: list[Edge]) -> bool:
+        """Skip the step if no inbound edge fired or one is blocked by an upstream failure; True if skipped."""
+        blocked = [edge for edge in inbound if not self._fired.get((edge.source, edge.target), False)]
+        reasons = {edge.source: self._blocked_reason(edge) for edge in blocked}
+        failures = [source for source, reason in reasons.items() if reason is SkipReason.UPSTREAM_FAILURE]
+        if not failures and len(blocked) < len(inbound):
+            return False
+        record = self.steps[step_id]
+        record.status = StepStatus.SKIPPED
+        record.skip_reason = SkipReason.UPSTREAM_FAILURE if failures else SkipReason.CONDITIONAL_BRANCH
+        record.blocked_by = failures or list(reasons)
+        return True
+
+    def _merge(self, fired: list[Edge]) -> State:
+        """The input state of a step from its fired inbound edges: one source's state as it is; several as
+        `{source: data}` with their errors joined. A failed source passes on the state it was given, with its error
+        under `errors[source]`."""
+        states = {edge.source: self._passed_on(edge.source) for edge in fired}
+        if len(states) == 1:
+            return next(iter(states.values()))
+        errors: dict[str, Any] = {}
+        for state in states.values():
+            errors.update(state.get("errors") or {})
+        return {"data": {source: state.get("data") for source, state in states.items()}, "errors": errors}
+
+    def _passed_on(self, source: str) -> State:
+        record = self.steps[source]
+        if record.status is StepStatus.COMPLETED and record.output is not None:
+            return record.output
+        given = record.input or {"data": None, "errors": {}}
+        errors = dict(given.get("errors") or {})
+        if record.error is not None:
+            errors[source] = record.error.to_json()
+        return {"data": given.get("data"), "errors": errors}
