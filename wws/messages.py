@@ -50,3 +50,23 @@ class WorkerResponse:
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
         return first_header(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True)
+class StepCall:
+    """One pipeline step as the host hands it to a worker: its input state as JSON text
+    (`{"data", "errors", "config"}`), with the ids and the deadline of the run it belongs to."""
+
+    state: str
+    request_id: str = ""
+    """The run and the step (`<run id>/<step id>`), for logs."""
+    deadline: float = 0.0
+    """`time.monotonic()` by which the step must end; 0: the worker's `timeout_ms` from when its guest starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepAnswer:
+    """What a step's guest answered: its new state as JSON text (checked by the pipeline), and its log."""
+
+    state: bytes
+    log: bytes = b""

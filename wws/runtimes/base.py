@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from wws.config.model import Mount, WorkerConfig
-from wws.messages import WorkerRequest, WorkerResponse
+from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.sandbox.engine import Sandbox
 from wws.sandbox.store import SandboxSpec
 
@@ -47,6 +47,14 @@ class GuestInstance(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class StepInstance(GuestInstance, Protocol):
+    """A guest that can also run pipeline steps (the built-in runtimes; a plug-in may not)."""
+
+    def run_step(self, call: StepCall) -> StepAnswer:
+        """Run one step on a fresh instance; raise a `WorkerError` when the guest fails."""
+        ...
 
 
 class Program(Protocol):

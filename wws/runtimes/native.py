@@ -17,7 +17,7 @@ from typing import Any
 import wasmtime
 
 from wws.errors import BadGuestOutput, LoadError
-from wws.messages import WorkerRequest, WorkerResponse
+from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.store import GuestStore
@@ -98,6 +98,12 @@ class NativeInstance:
         self._guest.begin(encode_request(request), request.request_id, request.deadline)
         self._guest.call(self._entry)
         return collect_response(self._guest, self._program.worker.handler)
+
+    def run_step(self, call: StepCall) -> StepAnswer:
+        """A step: its state on stdin, the new state on stdout (a non-zero exit or a trap fails it)."""
+        self._guest.begin(call.state.encode(), call.request_id, call.deadline)
+        self._guest.call(self._entry)
+        return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
 
     def memory_bytes(self) -> int:
         return self._guest.memory_bytes()

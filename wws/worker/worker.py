@@ -15,9 +15,9 @@ from wws.errors import LoadError, RequestTooLarge
 from wws.kv.base import KVStore, changes_between
 from wws.kv.memory import MemoryKV
 from wws.logs import log_guest
-from wws.messages import WorkerRequest, WorkerResponse
+from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.outbound import Fetcher
-from wws.runtimes.base import PreparedWorker, Runtime
+from wws.runtimes.base import PreparedWorker, Program, Runtime
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox, default_sandbox
 from wws.sandbox.pool import FreshInstances, WarmPool
@@ -71,6 +71,7 @@ class Worker:
         self.sources: frozenset[Path] = frozenset({self.path})
         """The files this worker's current version was prepared from (its handler, until it is prepared)."""
         self._strategy: FreshInstances | WarmPool | None = None
+        self._program: Program | None = None
         self._lock = threading.Lock()
         self._active = 0
         self._retired = False
@@ -131,7 +132,7 @@ class Worker:
             limits=self.config.limits,
             host=self.host,
         )
-        program = self.runtime.load(
+        program = self._program = self.runtime.load(
             PreparedWorker(self.path, prepared.folder, prepared.source_name, self.config, self.sandbox, spec)
         )
         if self.config.isolation is Isolation.INSTANCE:
@@ -181,6 +182,25 @@ class Worker:
         if namespace is not None and self.kv is not None and response.kv:
             self.kv.apply(namespace, changes_between(request.kv, response.kv))
         return response
+
+    def run_step(self, call: StepCall) -> StepAnswer:
+        """Run one pipeline step on a fresh instance (whatever the worker's isolation: a step shares nothing).
+        Raises a `WorkerError` when the guest fails, `LoadError` when it cannot load or its runtime runs no steps."""
+        self.load()
+        program = self._program
+        assert program is not None
+        instance = program.new_instance()
+        try:
+            run_step = getattr(instance, "run_step", None)
+            if run_step is None:
+                raise LoadError(self.path, f"the {self.runtime.language} runtime cannot run pipeline steps")
+            answer: StepAnswer = run_step(call)
+        finally:
+            instance.close()
+        if answer.log:
+            for line in answer.log.decode("utf-8", "replace").splitlines():
+                log_guest(self.relative_path, call.request_id, line)
+        return answer
 
     def retire(self) -> None:
         """A newer version (or none) serves from now on: close once the requests in flight here have finished."""

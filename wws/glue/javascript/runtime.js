@@ -56,15 +56,17 @@ globalThis.navigator = { userAgent: "wws" };
 
 let moduleHandler = null;
 
-// Called once, after the worker's module ran (before the snapshot): find its handler.
+// Called once, after the worker's module ran (before the snapshot): find its handler (a pipeline step may have
+// only `step`).
 export function install(namespace) {
   const entry = namespace.default;
-  if (entry && typeof entry.fetch === "function") {
+  if (entry && (typeof entry.fetch === "function" || typeof entry.step === "function")) {
     moduleHandler = entry;
   } else if (listeners.length === 0) {
     throw new TypeError(
       "the worker has no fetch handler: write `export default { async fetch(request, env, ctx) { … } }` " +
-        "or `addEventListener(\"fetch\", (event) => event.respondWith(…))`",
+        "or `addEventListener(\"fetch\", (event) => event.respondWith(…))` (or, for a pipeline step, " +
+        "`export default { async step(state, env) { … } }`)",
     );
   }
 }
@@ -74,6 +76,9 @@ function describe(value) {
 }
 
 async function respond(request, env, waits) {
+  if (moduleHandler && typeof moduleHandler.fetch !== "function") {
+    throw new TypeError("the worker has no fetch handler, only a pipeline step: it cannot answer HTTP requests");
+  }
   if (moduleHandler) {
     const ctx = { waitUntil: (promise) => void waits.push(promise), passThroughOnException() {} };
     return moduleHandler.fetch(request, env, ctx);
@@ -87,6 +92,17 @@ async function respond(request, env, waits) {
   throw new Error("no fetch listener called event.respondWith()");
 }
 
+// One pipeline step: its state in (`{data, errors, config}`), the new state out as JSON (the host checks it).
+async function runStep(state, env) {
+  if (typeof moduleHandler?.step !== "function") {
+    throw new TypeError("the worker has no step handler: write `export default { async step(state, env) { … } }`");
+  }
+  const result = await moduleHandler.step(state, env);
+  const text = JSON.stringify(result === undefined ? null : result);
+  if (text === undefined) throw new TypeError(`the step returned ${describe(result)}, which JSON cannot hold`);
+  return text;
+}
+
 // One request: the host's JSON in, the response JSON out (the wws protocol, see wws/runtimes/wws_protocol.py).
 export async function handle(json) {
   const message = JSON.parse(json);
@@ -94,6 +110,7 @@ export async function handle(json) {
   resetCache(message.kv || {});
   const env = { ...(message.env || {}) };
   if (message.kv_binding) env[message.kv_binding] = new KVNamespace();
+  if (message.step !== undefined) return runStep(message.step, env);
   const waits = [];
   const response = await respond(Request._fromWire(message), env, waits);
   if (!(response instanceof Response)) {

@@ -65,7 +65,8 @@ _loaded = {}
 
 
 def _find_handler(module):
-    """The handler the module defines, in the order Cloudflare's and the original wws's styles are tried."""
+    """The handler the module defines, in the order Cloudflare's and the original wws's styles are tried; None for a
+    module that defines only a pipeline step."""
     names = vars(module)
     default = names.get("Default")
     if isinstance(default, type) and callable(getattr(default, "fetch", None)):
@@ -76,9 +77,12 @@ def _find_handler(module):
     worker = names.get("worker")
     if callable(worker):
         return ("worker", worker, 1)
+    if callable(names.get("step")):
+        return None
     raise LookupError(
         "the handler defines no entry point: add `def worker(request)`, `async def on_fetch(request, env)`, "
-        "or `class Default(WorkerEntrypoint)` with `async def fetch(self, request)`"
+        "or `class Default(WorkerEntrypoint)` with `async def fetch(self, request)` (or, for a pipeline step, "
+        "`def step(state, env)`)"
     )
 
 
@@ -102,6 +106,8 @@ def _load(code_text):
     sys.modules[WORKER_MODULE] = module
     exec(code, module.__dict__)
     _loaded["worker"] = _find_handler(module)
+    step = vars(module).get("step")
+    _loaded["step"] = (step, min(2, _arity(step))) if callable(step) else None
 
 
 def _run(result):
@@ -110,15 +116,35 @@ def _run(result):
     return _loop.run(result)
 
 
+def _env(message):
+    values = dict(message.get("env") or {})
+    if message.get("kv_binding"):
+        values[message["kv_binding"]] = KVNamespace()
+    return Env(values)
+
+
+def _run_step(message):
+    """One pipeline step: `step(state, env)` (or `async def`) on the state; its result, as JSON, under "state"."""
+    if _loaded.get("step") is None:
+        raise LookupError("the handler defines no step: add `def step(state, env)` (or `async def step`)")
+    step, arity = _loaded["step"]
+    Cache.reset(message.get("kv") or {})
+    result = _run(step(*(message["step"], _env(message))[:arity]))
+    try:
+        text = json.dumps(result, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the step returned something JSON cannot hold: {exc}") from None
+    return '{"state":' + text + "}"
+
+
 def _respond(message):
+    if _loaded["worker"] is None:
+        raise LookupError("the handler defines only a pipeline step (`step`): it cannot answer HTTP requests")
     raw = message.get("body") or ""
     body = base64.b64decode(raw) if message.get("body_base64") else raw.encode("utf-8")
     request = Request(message["url"], message["method"], message.get("headers"), body, message.get("params"))
     Cache.reset(message.get("kv") or {})
-    values = dict(message.get("env") or {})
-    if message.get("kv_binding"):
-        values[message["kv_binding"]] = KVNamespace()
-    env, ctx = Env(values), Context()
+    env, ctx = _env(message), Context()
     kind, handler, arity = _loaded["worker"]
     if kind == "entrypoint":
         response = _run(handler(ctx, env).fetch(request))
@@ -204,7 +230,8 @@ class WitWorld(wit_world.WitWorld):
                 _load(code)
             if not request:
                 return '{"loaded":true}'
-            answer = _respond(_REQUEST_DECODER.raw_decode(request)[0])
+            message = _REQUEST_DECODER.raw_decode(request)[0]
+            answer = _run_step(message) if "step" in message else _respond(message)
             sys.stdout.flush()
             sys.stderr.flush()
             return answer

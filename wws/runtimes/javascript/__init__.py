@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import wasmtime
 
 from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, WorkerError
-from wws.messages import WorkerRequest, WorkerResponse
+from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.javascript import engine
 from wws.runtimes.javascript.modules import local_imports
@@ -189,8 +190,18 @@ class JavaScriptInstance:
         return address
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
+        self._call(encode_request(request, self._program.extra), request.request_id, request.deadline)
+        return collect_response(self._guest, self._program.worker.handler)
+
+    def run_step(self, call: StepCall) -> StepAnswer:
+        """A step: the glue calls the module's `step(state, env)` and answers the new state as JSON."""
+        message = json.dumps({"step": json.loads(call.state), **self._program.extra}).encode()
+        self._call(message, call.request_id, call.deadline)
+        return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
+
+    def _call(self, message: bytes, request_id: str, deadline: float) -> None:
         guest = self._guest
-        guest.begin(encode_request(request, self._program.extra), request.request_id, request.deadline)
+        guest.begin(message, request_id, deadline)
         self.clean = False
         status = guest.call_status(self._entry)
         self.clean = True
@@ -198,7 +209,6 @@ class JavaScriptInstance:
             tail = stderr_tail(guest.streams)
             first_line = tail.splitlines()[0] if tail else "the handler failed"
             raise GuestException(self._program.worker.handler, f"threw {first_line}", stderr_tail=tail)
-        return collect_response(guest, self._program.worker.handler)
 
     def memory_region(self) -> tuple[int, int]:
         return _ffi.memory_region(self._guest.store, self._memory)

@@ -24,8 +24,8 @@ import weakref
 from pathlib import Path
 
 from wws.config.model import Limits, Mount
-from wws.errors import GuestException, LoadError, MemoryLimitExceeded, WorkerError
-from wws.messages import WorkerRequest, WorkerResponse
+from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, WorkerError
+from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import GUEST_ROOT, BaseRuntime, PreparedWorker
 from wws.runtimes.python import engine
 from wws.runtimes.python.libs import RequirementsError, install_libs, requirements_of
@@ -232,6 +232,18 @@ class PythonInstance:
         )
         self._code = ""
         return decode_response(answer.encode(), self._program.worker.handler)
+
+    def run_step(self, call: StepCall) -> StepAnswer:
+        """A step: the glue calls the module's `step(state, env)` and answers `{"state": <the new state>}`."""
+        message = json.dumps({"step": json.loads(call.state), **self._program.extra})
+        answer = self._answer(
+            self._guest.call("handle", self._code, message, request_id=call.request_id, deadline=call.deadline)
+        )
+        self._code = ""
+        prefix = '{"state":'
+        if not (answer.startswith(prefix) and answer.endswith("}")):
+            raise GuestTrap(self._program.worker.handler, f"the engine answered a step with {answer[:80]!r}")
+        return StepAnswer(answer[len(prefix) : -1].encode())
 
     def _answer(self, answer: str) -> str:
         if not answer.startswith('{"error"'):
