@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wws.errors import PlanError
 from wws.kv import DEFAULT_KV, open_kv
-from wws.pipelines.executor import execute
 from wws.pipelines.plan import Plan, load_plan
 from wws.pipelines.runner import WorkerSteps
 from wws.runtimes.registry import default_registry
+
+if TYPE_CHECKING:
+    from wws.pipelines.durable import PipelineRuns
 
 
 @click.group()
@@ -58,30 +61,68 @@ def validate(plan: Path) -> None:
     click.echo(f"{plan}: valid: pipeline '{loaded.id}', {len(loaded.steps)} steps ({' -> '.join(loaded.order())})")
 
 
-@pipeline.command()
-@click.argument("plan", type=click.Path(path_type=Path))
-@click.option("--input", "input_text", default=None, help="The run's input: JSON, or @FILE (@- for stdin).")
-@click.option(
+_DIR = click.option(
     "--dir",
     "project",
     default=".",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="The project whose .wws/ holds the KV store.",
+    help="The project whose .wws/ holds the KV store and the runs.",
 )
-def run(plan: Path, input_text: str | None, project: Path) -> None:
-    """Run the plan PLAN in this process and print the run record as JSON.
 
-    Exit 0 when the run completed, 1 when it failed, 2 when the plan is invalid."""
-    loaded = _load(plan)
-    run_input = _read_input(input_text)
+
+@contextlib.contextmanager
+def _durable(project: Path) -> Iterator[PipelineRuns]:
+    """The project's durable runs, launched for the command (and the KV store their steps share)."""
+    from wws.pipelines.durable import PipelineRuns  # noqa: PLC0415 - DBOS takes 0.8 s to import: only for these
+
     kv = open_kv(DEFAULT_KV, project.resolve())
     steps = WorkerSteps(project, kv=kv)
-    run_id = uuid.uuid4().hex
+    runs = PipelineRuns(project, steps)
+    runs.launch()
     try:
-        record = execute(loaded, run_input, steps.runner(loaded, run_id), run_id=run_id)
+        yield runs
     finally:
+        runs.close()
         steps.close()
         kv.close()
+
+
+@pipeline.command()
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--input", "input_text", default=None, help="The run's input: JSON, or @FILE (@- for stdin).")
+@click.option("--run-id", default=None, help="The run's id (default: a new one). An unfinished run's id resumes it.")
+@_DIR
+def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -> None:
+    """Run the plan PLAN, durably, and print its run record as JSON.
+
+    With the id of a run a dead process left unfinished, resume it (finished steps do not run again); with the id of
+    a finished run, print its record. Exit 0 when the run completed, 1 when it failed, 2 when the plan is invalid."""
+    loaded = _load(plan)
+    run_input = _read_input(input_text)
+    with _durable(project) as runs:
+        record = runs.run(loaded, plan.read_text(encoding="utf-8"), run_input, run_id)
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     raise SystemExit(0 if record["status"] == "completed" else 1)
+
+
+@pipeline.command(name="list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
+@_DIR
+def list_runs(limit: int, project: Path) -> None:
+    """List the project's runs, newest first, as JSON lines."""
+    with _durable(project) as runs:
+        for summary in runs.list(limit):
+            click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@pipeline.command()
+@click.argument("run_id")
+@_DIR
+def show(run_id: str, project: Path) -> None:
+    """Print the record of the run RUN_ID as JSON (exit 1 if there is no such run)."""
+    with _durable(project) as runs:
+        record = runs.show(run_id)
+    if record is None:
+        raise click.ClickException(f"no run {run_id!r} in {runs.database_url}")
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False))

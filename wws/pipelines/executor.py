@@ -26,10 +26,40 @@ MAX_PARALLEL_STEPS = 8
 
 
 @dataclass(frozen=True, slots=True)
-class _Outcome:
+class Outcome:
+    """How a step ended after all its attempts: its output state, or its last error."""
+
     attempts: int
     output: State | None = None
     error: StepError | None = None
+
+
+def attempts(
+    plan: Plan,
+    step: Step,
+    state: State,
+    runner: StepRunner,
+    *,
+    sleep: Callable[[float], Any] = time.sleep,
+    aborted: threading.Event | None = None,
+) -> Outcome:
+    """Every attempt of one step: retried on `fail` up to `max_attempts`, with backoff, unless the run `aborted`.
+    Never raises: a host failure is a crash of the step."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            output = runner(step, state, attempt)
+            check_size(output, plan.max_state_bytes)
+            return Outcome(attempt, output=output)
+        except StepFailure as failure:
+            error = failure.error
+        except Exception as exc:  # the host failed, not the step: stop the run, say what happened
+            error = StepError(Severity.CRASH, type(exc).__name__, f"the host failed to run the step: {exc}")
+        last = attempt >= step.retry.max_attempts or error.severity is not Severity.FAIL
+        if last or (aborted is not None and aborted.is_set()):
+            return Outcome(attempt, error=error)
+        sleep(step.retry.delay_ms(attempt) / 1000)
 
 
 class Execution:
@@ -46,7 +76,7 @@ class Execution:
     def run(self, max_parallel: int = MAX_PARALLEL_STEPS) -> dict[str, Any]:
         scheduler = self.scheduler
         with ThreadPoolExecutor(max_parallel, thread_name_prefix=f"wws-run-{self.plan.id}") as pool:
-            running: dict[Future[_Outcome], str] = {}
+            running: dict[Future[Outcome], str] = {}
             while True:
                 for step_id, state in scheduler.start():
                     running[pool.submit(self._attempts, self.plan.step(step_id), state)] = step_id
@@ -66,23 +96,8 @@ class Execution:
                         self._aborted.set()
         return scheduler.record(self.run_id)
 
-    def _attempts(self, step: Step, state: State) -> _Outcome:
-        """Every attempt of one step, on a pool thread; never raises (a host bug fails the step as a crash)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                output = self._runner(step, state, attempt)
-                check_size(output, self.plan.max_state_bytes)
-                return _Outcome(attempt, output=output)
-            except StepFailure as failure:
-                error = failure.error
-            except Exception as exc:  # the host failed, not the step: stop the run, say what happened
-                error = StepError(Severity.CRASH, type(exc).__name__, f"the host failed to run the step: {exc}")
-            last = attempt >= step.retry.max_attempts or error.severity is not Severity.FAIL
-            if last or self._aborted.is_set():
-                return _Outcome(attempt, error=error)
-            self._sleep(step.retry.delay_ms(attempt) / 1000)
+    def _attempts(self, step: Step, state: State) -> Outcome:
+        return attempts(self.plan, step, state, self._runner, sleep=self._sleep, aborted=self._aborted)
 
 
 def execute(

@@ -1,0 +1,92 @@
+"""Durable runs (DBOS on SQLite): a run killed with SIGKILL resumes where it stopped, in a new process; a finished
+run's id gives its record without running anything; the project's runs can be listed and shown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wws.cli.main import cli
+from wws.kv.sqlite import SqliteKV
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "pipelines"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES, tmp_path / "pipelines")
+    return tmp_path
+
+
+def counts(project: Path) -> dict[str, str | None]:
+    """How many times each step of resume.json ran, as the steps counted it in KV."""
+    path = project / ".wws" / "kv.sqlite3"
+    if not path.exists():
+        return dict.fromkeys("abc")
+    store = SqliteKV(path)
+    try:
+        return {name: store.get("counts", name) for name in "abc"}
+    finally:
+        store.close()
+
+
+def wws(project: Path, *arguments: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "wws", "pipeline", *arguments, "--dir", str(project)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_a_run_killed_during_a_step_resumes_without_running_finished_steps_again(project: Path) -> None:
+    plan = str(project / "pipelines" / "resume.json")
+    first = wws(project, "run", plan, "--input", "1", "--run-id", "resumable")
+    deadline = time.monotonic() + 60
+    while counts(project)["b"] != "1":  # b has started (its first execution waits 20 s): kill the process now
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "step b never started"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=10)
+    assert counts(project) == {"a": "1", "b": "1", "c": None}
+
+    second = wws(project, "run", plan, "--input", "1", "--run-id", "resumable")
+    output, errors = second.communicate(timeout=120)
+    assert second.returncode == 0, errors
+    record = json.loads(output)
+    assert record["run_id"] == "resumable"
+    assert record["status"] == "completed"
+    assert record["output"] == 4  # 1, then +1 by each step
+    assert counts(project) == {"a": "1", "b": "2", "c": "1"}  # a was not run again; b was (at-least-once)
+
+
+def test_a_finished_runs_id_gives_its_record_without_running_again(project: Path) -> None:
+    plan = str(project / "pipelines" / "resume.json")
+    runner = CliRunner()
+    fast = project / "pipelines" / "fast.json"
+    fast.write_text(Path(plan).read_text().replace(', "wait_first": 20000', ""))
+    first = runner.invoke(
+        cli, ["pipeline", "run", str(fast), "--input", "10", "--run-id", "once", "--dir", str(project)]
+    )
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(
+        cli, ["pipeline", "run", str(fast), "--input", "10", "--run-id", "once", "--dir", str(project)]
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert counts(project) == {"a": "1", "b": "1", "c": "1"}  # nothing ran twice
+
+    listed = runner.invoke(cli, ["pipeline", "list", "--dir", str(project)])
+    assert [json.loads(line)["run_id"] for line in listed.stdout.splitlines()] == ["once"]
+    assert json.loads(listed.stdout.splitlines()[0])["status"] == "completed"
+    shown = runner.invoke(cli, ["pipeline", "show", "once", "--dir", str(project)])
+    assert json.loads(shown.stdout)["output"] == 13
+    missing = runner.invoke(cli, ["pipeline", "show", "nope", "--dir", str(project)])
+    assert missing.exit_code == 1
+    assert "no run 'nope'" in missing.output

@@ -1,0 +1,169 @@
+"""Durable runs with DBOS Transact: a run survives the death of its process and resumes where it stopped.
+
+One generic DBOS workflow walks a plan (run id = workflow id); it records the plan's text with its inputs, so a run
+resumes with the plan it started with. Each scheduled step (all its attempts and their backoff) is one DBOS step:
+a finished step is never run again, a step cut off by a crash runs again from its first attempt (at-least-once).
+The steps of one *wave* (every step whose upstreams have settled) run at the same time; the next wave starts when
+the whole wave has settled. Waves keep the order in which the workflow calls its DBOS steps a function of the
+recorded results only, which DBOS needs to replay a workflow (completion order would not be).
+
+DBOS is a process singleton: one `PipelineRuns` at a time per process (`launch()` … `close()`). Its system
+database is `<project>/.wws/pipelines.sqlite` unless a URL is given; everything is stored as JSON (DBOS's portable
+serializer), never pickled. `application_version` is pinned, so the runs an earlier process left unfinished are
+recovered by the next one with the same `executor_id` (`DBOS.launch()` does it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, cast
+
+from dbos import DBOS, DBOSConfig, SetWorkflowID
+from dbos._serialization import DBOSPortableJSONSerializer
+
+from wws.errors import WwsError
+from wws.pipelines.executor import attempts
+from wws.pipelines.plan import Plan, parse_plan
+from wws.pipelines.runner import WorkerSteps
+from wws.pipelines.scheduler import Scheduler, Severity, StepError
+from wws.runtimes.registry import default_registry
+
+APP_NAME = "wws-pipelines"
+APP_VERSION = "wws-pipelines-1"
+"""Pinned: DBOS recovers only the workflows of its own application version. Bump it only with a change to the
+workflow's code that old runs cannot replay."""
+DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
+RECORD_EVENT = "record"
+"""The DBOS event holding a run's record as it stands, updated after each wave."""
+WORKFLOW_NAME = "wws-pipeline-run"
+
+_current: list[PipelineRuns] = []
+"""The launched `PipelineRuns` of this process: DBOS's workflows are module functions, and find it here."""
+
+
+class PipelineRuns:
+    """The durable runs of one project, in this process."""
+
+    def __init__(
+        self, project: Path, steps: WorkerSteps, *, database_url: str | None = None, executor_id: str = "local"
+    ):
+        self.project = project.resolve()
+        self.steps = steps
+        self.database_url = database_url or f"sqlite:///{self.project / DATABASE_FILE}"
+        self.executor_id = executor_id
+        self._plans: dict[tuple[str, str], Plan] = {}
+        self._lock = threading.Lock()
+
+    def launch(self) -> None:
+        """Start DBOS for this project (and resume the runs a dead process of this executor left unfinished)."""
+        if _current:
+            raise WwsError("pipelines are already running in this process (DBOS is one per process)")
+        (self.project / DATABASE_FILE).parent.mkdir(parents=True, exist_ok=True)
+        config: DBOSConfig = {
+            "name": APP_NAME,
+            "system_database_url": self.database_url,
+            "application_version": APP_VERSION,
+            "executor_id": self.executor_id,
+            "serializer": DBOSPortableJSONSerializer(),
+            "log_level": "ERROR",  # its warnings (a recovered run re-queued) are not the operator's business
+        }
+        _current.append(self)
+        try:
+            DBOS(config=config)
+            DBOS.launch()
+        except BaseException:
+            _current.clear()
+            DBOS.destroy()
+            raise
+
+    def close(self) -> None:
+        DBOS.destroy()
+        _current.clear()
+
+    def plan(self, plan_file: str, plan_text: str) -> Plan:
+        """The plan a run started with (parsed once per process)."""
+        key = (plan_file, hashlib.blake2b(plan_text.encode(), digest_size=16).hexdigest())
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = parse_plan(Path(plan_file), plan_text, default_registry())
+            return plan
+
+    def run(self, plan: Plan, plan_text: str, run_input: Any, run_id: str | None = None) -> dict[str, Any]:
+        """Run `plan` to its end and return its record. With the id of an unfinished run, resume it; of a finished
+        one, return its record."""
+        with SetWorkflowID(run_id or uuid.uuid4().hex):
+            handle = DBOS.start_workflow(_pipeline_run, str(plan.file), plan_text, run_input)
+        return cast(dict[str, Any], handle.get_result())  # an async workflow's result, awaited by DBOS
+
+    def show(self, run_id: str) -> dict[str, Any] | None:
+        """A run's record as it stands, or None for an unknown run."""
+        status = DBOS.get_workflow_status(run_id)
+        if status is None:
+            return None
+        if status.status == "SUCCESS":
+            return dict(status.output or {})
+        record = DBOS.get_event(run_id, RECORD_EVENT, timeout_seconds=0)
+        if record is None:
+            return {"run_id": run_id, "pipeline": None, "status": "running", "steps": {}}
+        return {**record, "status": "running" if status.status in ("PENDING", "ENQUEUED") else "failed"}
+
+    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The project's runs, newest first: id, pipeline, status, when it started."""
+        runs = []
+        for status in DBOS.list_workflows(name=WORKFLOW_NAME, sort_desc=True, limit=limit):
+            record = self.show(status.workflow_id) or {}
+            runs.append(
+                {
+                    "run_id": status.workflow_id,
+                    "pipeline": record.get("pipeline"),
+                    "status": record.get("status"),
+                    "created_at": status.created_at,
+                }
+            )
+        return runs
+
+
+def _runs() -> PipelineRuns:
+    if not _current:
+        raise WwsError("no PipelineRuns is launched in this process")
+    return _current[0]
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+async def _pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[str, Any]:
+    """One run: the scheduler's waves, each step (with its retries) a DBOS step; the record after each wave."""
+    runs = _runs()
+    plan = runs.plan(plan_file, plan_text)
+    run_id = DBOS.workflow_id or ""
+    scheduler = Scheduler(plan, run_input)
+    while wave := scheduler.start():
+        outcomes = await asyncio.gather(
+            *(_pipeline_step(plan_file, plan_text, run_id, step_id, state) for step_id, state in wave)
+        )
+        for (step_id, _), outcome in zip(wave, outcomes, strict=True):
+            scheduler.steps[step_id].attempt = outcome["attempts"]
+            if outcome["error"] is not None:
+                error = outcome["error"]
+                scheduler.fail(step_id, StepError(Severity(error["severity"]), error["type"], error["message"]))
+            else:
+                scheduler.complete(step_id, outcome["output"])
+        await DBOS.set_event_async(RECORD_EVENT, scheduler.record(run_id))
+    return scheduler.record(run_id)
+
+
+@DBOS.step(name="wws-pipeline-step")
+async def _pipeline_step(plan_file: str, plan_text: str, run_id: str, step_id: str, state: Any) -> dict[str, Any]:
+    """Every attempt of one step, on a thread (guests never run on the event loop)."""
+    runs = _runs()
+    plan = runs.plan(plan_file, plan_text)
+    outcome = await asyncio.to_thread(attempts, plan, plan.step(step_id), state, runs.steps.runner(plan, run_id))
+    return {
+        "attempts": outcome.attempts,
+        "output": outcome.output,
+        "error": outcome.error.to_json() if outcome.error else None,
+    }
