@@ -62,6 +62,8 @@ class StepCall:
     """The run and the step (`<run id>/<step id>`), for logs."""
     deadline: float = 0.0
     """`time.monotonic()` by which the step must end; 0: the worker's `timeout_ms` from when its guest starts."""
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """What only this step's sandbox receives (in `env`, or as environment variables), on top of `[vars]`."""
 
 
 @dataclass(frozen=True, slots=True)

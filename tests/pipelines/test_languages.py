@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from wws.cli.main import cli
-from wws.errors import WwsError
 from wws.kv.memory import MemoryKV
 from wws.pipelines.executor import execute
 from wws.pipelines.plan import load_plan
@@ -133,9 +132,3 @@ def test_wws_pipeline_run_prints_the_record_and_exits_by_its_status(project: Pat
     bad_input = CliRunner().invoke(cli, ["pipeline", "run", str(plan), "--input", "{oops", "--dir", str(project)])
     assert bad_input.exit_code == 2
     assert "not JSON" in bad_input.output
-
-
-def test_a_plan_with_secrets_is_refused_until_they_can_be_delivered(project: Path, steps: WorkerSteps) -> None:
-    plan = {"id": "secret", "steps": [{"id": "s", "handler": "h/double.js", "secrets": ["API_KEY"]}]}
-    with pytest.raises(WwsError, match="steps s name secrets"):
-        run_plan(project, steps, plan, 1)

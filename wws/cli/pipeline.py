@@ -15,6 +15,7 @@ from wws.errors import PlanError
 from wws.kv import DEFAULT_KV, open_kv
 from wws.pipelines.plan import Plan, load_plan
 from wws.pipelines.runner import WorkerSteps
+from wws.pipelines.secrets import resolve as resolve_secrets
 from wws.runtimes.registry import default_registry
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -
     a finished run, print its record. Exit 0 when the run completed, 1 when it failed, 2 when the plan is invalid."""
     loaded = _load(plan)
     run_input = _read_input(input_text)
+    resolve_secrets(loaded, project.resolve())  # a secret set nowhere stops here, before a run exists
     with _durable(project) as runs:
         record = runs.run(loaded, plan.read_text(encoding="utf-8"), run_input, run_id)
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))

@@ -108,6 +108,7 @@ def _cached_project_defaults(
     raw = _read_toml(path, text)
     parser = _Parser(path, text, dict(environ))
     parser.http_limits(raw.pop("http", {}))  # the server's, not a worker's: only wws.toml has it
+    parser.secrets(raw.pop("secrets", {}))  # the pipelines' steps', never a worker's
     parser.parse(raw)
     for folder in raw.get("folders", []):
         # Relative to wws.toml, not to the worker that inherits it.
@@ -123,6 +124,17 @@ def load_http_limits(project_root: Path, environ: Mapping[str, str] | None = Non
     text = path.read_text(encoding="utf-8")
     parser = _Parser(path, text, os.environ if environ is None else environ)
     return parser.http_limits(_read_toml(path, text).get("http", {}))
+
+
+def load_secrets(project_root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The `[secrets]` table of the project's `wws.toml` (NAME = "value", "$VAR" or "${VAR:-default}"): values the
+    pipeline steps that name them receive. Empty without one."""
+    path = project_root / PROJECT_CONFIG
+    if not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    parser = _Parser(path, text, os.environ if environ is None else environ)
+    return parser.secrets(_read_toml(path, text).get("secrets", {}))
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,6 +303,15 @@ class _Parser:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.error(prefix + key, "must be an array of strings")
         return tuple(normalise(item) for item in value)
+
+    def secrets(self, value: Any) -> dict[str, str]:
+        table = self._table(value, "secrets")
+        resolved = {}
+        for name, raw in table.items():
+            if not isinstance(raw, str):
+                raise self.error(f"secrets.{name}", f"must be a string, not {type(raw).__name__}")
+            resolved[name] = self._expand(f"secrets.{name}", raw)
+        return resolved
 
     def http_limits(self, value: Any) -> HttpLimits:
         table = self._table(value, "http")

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from wws.config.loader import load_worker_config
-from wws.errors import GuestTimeout, LoadError, MemoryLimitExceeded, WorkerError, WwsError
+from wws.errors import GuestTimeout, LoadError, MemoryLimitExceeded, WorkerError
 from wws.kv.base import KVStore
 from wws.messages import StepCall
 from wws.outbound import Fetcher
 from wws.pipelines.executor import StepRunner
 from wws.pipelines.plan import Plan, Step
 from wws.pipelines.scheduler import Severity, State, StepError
+from wws.pipelines.secrets import GuestLogRedaction, Redactor
+from wws.pipelines.secrets import resolve as resolve_secrets
 from wws.pipelines.state import StepFailure, output_state, step_input
 from wws.sandbox.engine import Sandbox
 from wws.worker.worker import Worker
@@ -43,6 +46,8 @@ class WorkerSteps:
         self._fetcher = fetcher
         self._workers: dict[Path, Worker] = {}
         self._lock = threading.Lock()
+        self._redactor = Redactor()
+        self._log_redaction = GuestLogRedaction(self._redactor)
 
     def worker(self, handler: Path) -> Worker:
         """The worker of a handler file (its config read once, like a served worker's)."""
@@ -57,24 +62,26 @@ class WorkerSteps:
             return worker
 
     def runner(self, plan: Plan, run_id: str) -> StepRunner:
-        """The `StepRunner` of one run of `plan`. Refuses a plan whose steps name `secrets`: they are not delivered
-        (nor redacted) yet, and a step that silently went without its secret would be worse than no run."""
-        wanting = [step.id for step in plan.steps if step.secrets]
-        if wanting:
-            raise WwsError(
-                f"{plan.file}: steps {', '.join(wanting)} name secrets, which this version cannot deliver to steps "
-                "yet: remove them, or pass the values as the step's config"
-            )
+        """The `StepRunner` of one run of `plan`. Its steps' secrets are resolved now (a missing one fails the run
+        before any step runs) and redacted from everything the steps give back, log or fail with."""
+        secrets = resolve_secrets(plan, self.project)
+        self._redactor.add(value for values in secrets.values() for value in values.values())
+        if secrets:
+            self._log_redaction.install()
 
         def run(step: Step, state: State, attempt: int) -> State:
-            return self.run_step(plan, step, state, request_id=f"{run_id}/{step.id}/{attempt}")
+            request_id = f"{run_id}/{step.id}/{attempt}"
+            return self.run_step(plan, step, state, request_id=request_id, secrets=secrets.get(step.id, {}))
 
         return run
 
-    def run_step(self, plan: Plan, step: Step, state: State, *, request_id: str) -> State:
-        """One attempt of `step` on `state`: its new state, or `StepFailure` saying how it failed."""
+    def run_step(
+        self, plan: Plan, step: Step, state: State, *, request_id: str, secrets: Mapping[str, str] | None = None
+    ) -> State:
+        """One attempt of `step` on `state`: its new state (secrets redacted), or `StepFailure` saying how it
+        failed (its message redacted too)."""
         deadline = time.monotonic() + step.timeout_ms / 1000 if step.timeout_ms else 0.0
-        call = StepCall(step_input(state, step.config), request_id=request_id, deadline=deadline)
+        call = StepCall(step_input(state, step.config), request_id, deadline, dict(secrets or {}))
         try:
             answer = self.worker(step.handler).run_step(call)
         except LoadError as exc:
@@ -83,13 +90,21 @@ class WorkerSteps:
             raise StepFailure(StepError(Severity.KILL, type(exc).__name__, self._relative(_message(exc)))) from exc
         except WorkerError as exc:
             raise StepFailure(StepError(Severity.FAIL, type(exc).__name__, self._relative(_message(exc)))) from exc
-        return output_state(answer.state, state, plan.max_state_bytes)
+        try:
+            output = output_state(answer.state, state, plan.max_state_bytes)
+        except StepFailure as failure:
+            error = failure.error
+            raise StepFailure(StepError(error.severity, error.type, self._redactor.text(error.message))) from None
+        redacted: State = self._redactor.json(output)
+        return redacted
 
     def _relative(self, message: str) -> str:
-        """`message` with the project's paths made relative to it: a run record shows no host paths."""
-        return message.replace(f"{self.project}/", "")
+        """`message` with the project's paths made relative to it (a run record shows no host paths) and the
+        secrets redacted."""
+        return self._redactor.text(message.replace(f"{self.project}/", ""))
 
     def close(self) -> None:
+        self._log_redaction.uninstall()
         with self._lock:
             workers, self._workers = list(self._workers.values()), {}
         for worker in workers:

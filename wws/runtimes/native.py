@@ -100,7 +100,10 @@ class NativeInstance:
         return collect_response(self._guest, self._program.worker.handler)
 
     def run_step(self, call: StepCall) -> StepAnswer:
-        """A step: its state on stdin, the new state on stdout (a non-zero exit or a trap fails it)."""
+        """A step: its state on stdin, the new state on stdout (a non-zero exit or a trap fails it); its secrets
+        are environment variables."""
+        if call.secrets:
+            self._guest.extend_env(call.secrets.items())
         self._guest.begin(call.state.encode(), call.request_id, call.deadline)
         self._guest.call(self._entry)
         return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())

@@ -5,8 +5,9 @@ Created per request in `request` isolation and per warm instance in `instance` i
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,6 +76,11 @@ class GuestStore:
             raise error from exc
         self._instance = instance
         return instance
+
+    def extend_env(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Give the guest more environment variables (a step's secrets) before its entry point runs."""
+        self.spec = dataclasses.replace(self.spec, env=(*self.spec.env, *pairs))
+        confine(self.store, self.spec)
 
     def export(self, instance: wasmtime.Instance, name: str) -> Any:
         return _ffi.instance_export(self.store, instance, name)

@@ -195,7 +195,9 @@ class JavaScriptInstance:
 
     def run_step(self, call: StepCall) -> StepAnswer:
         """A step: the glue calls the module's `step(state, env)` and answers the new state as JSON."""
-        message = json.dumps({"step": json.loads(call.state), **self._program.extra}).encode()
+        extra = self._program.extra
+        env = {**self._program.worker.config.vars, **call.secrets}
+        message = json.dumps({"step": json.loads(call.state), **extra, "env": env}).encode()
         self._call(message, call.request_id, call.deadline)
         return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
 

@@ -235,7 +235,9 @@ class PythonInstance:
 
     def run_step(self, call: StepCall) -> StepAnswer:
         """A step: the glue calls the module's `step(state, env)` and answers `{"state": <the new state>}`."""
-        message = json.dumps({"step": json.loads(call.state), **self._program.extra})
+        extra = self._program.extra
+        env = {**self._program.worker.config.vars, **call.secrets}
+        message = json.dumps({"step": json.loads(call.state), **extra, "env": env})
         answer = self._answer(
             self._guest.call("handle", self._code, message, request_id=call.request_id, deadline=call.deadline)
         )

@@ -1,0 +1,126 @@
+"""Pipelines: a 3-step plan run durably end to end, the handler's own call, and DBOS's own cost, in one run.
+
+The goal (issue "Pipelines, part 1"): what wws adds per step beyond the handler's own call stays within 1.5x of what
+DBOS itself costs per step. `(pipeline - 3 x handler) / 3` is compared with `dbos_3_steps / 3`: a DBOS workflow of
+the same shape as wws's (async, one step per wave, the record published after each) whose steps do nothing.
+
+Run: `pytest benchmarks/test_pipelines.py --benchmark-columns=median,mean,rounds -s`
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbos import DBOS, SetWorkflowID
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from benchmarks.test_hot_path import record
+from wws.kv.memory import MemoryKV
+from wws.messages import StepCall
+from wws.pipelines.durable import PipelineRuns
+from wws.pipelines.plan import load_plan
+from wws.pipelines.runner import WorkerSteps
+from wws.pipelines.state import step_input
+from wws.runtimes.registry import default_registry
+from wws.sandbox.engine import Sandbox
+
+OVERHEAD_TARGET = 1.5
+STEP = "export default { step(state) { return state.data + 1; } };\n"
+PLAN = {
+    "id": "three",
+    "steps": [
+        {"id": "a", "handler": "steps/add.js", "next": {"b": True}},
+        {"id": "b", "handler": "steps/add.js", "next": {"c": True}},
+        {"id": "c", "handler": "steps/add.js"},
+    ],
+}
+_ids = itertools.count()
+
+
+@DBOS.step(name="bench-noop-step")
+async def _noop_step(value: int) -> int:
+    return value + 1
+
+
+@DBOS.workflow(name="bench-noop-workflow")
+async def _noop_workflow(value: int) -> int:
+    for _ in range(3):  # one wave per step, its record published, as wws's workflow does for a chain
+        value = await _noop_step(value)
+        await DBOS.set_event_async("record", {"value": value})
+    return value
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pipeline-bench")
+    (root / "pipelines" / "steps").mkdir(parents=True)
+    (root / "pipelines" / "steps" / "add.js").write_text(STEP)
+    (root / "pipelines" / "three.json").write_text(json.dumps(PLAN))
+    return root
+
+
+@pytest.fixture(scope="module")
+def steps(project: Path, bench_sandbox: Sandbox) -> Iterator[WorkerSteps]:
+    runner = WorkerSteps(project, kv=MemoryKV(), sandbox=bench_sandbox)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="module")
+def runs(project: Path, steps: WorkerSteps) -> Iterator[PipelineRuns]:
+    durable = PipelineRuns(project, steps)
+    durable.launch()
+    yield durable
+    durable.close()
+
+
+def test_pipeline_of_three_steps_end_to_end(
+    benchmark: BenchmarkFixture, runs: PipelineRuns, project: Path, medians: dict[str, float]
+) -> None:
+    path = project / "pipelines" / "three.json"
+    plan, text = load_plan(path, default_registry()), path.read_text()
+
+    def run() -> Any:
+        return runs.run(plan, text, 1, f"bench-{next(_ids)}")["output"]
+
+    assert benchmark(run) == 4
+    record(benchmark, medians, "pipeline_3_steps")
+
+
+def test_step_handler_alone(
+    benchmark: BenchmarkFixture, steps: WorkerSteps, project: Path, medians: dict[str, float]
+) -> None:
+    worker = steps.worker(project / "pipelines" / "steps" / "add.js")
+    call = StepCall(step_input({"data": 1, "errors": {}}, {}))
+    assert benchmark(lambda: worker.run_step(call).state) == b"2"
+    record(benchmark, medians, "step_handler")
+
+
+def test_dbos_workflow_of_three_empty_steps(
+    benchmark: BenchmarkFixture, runs: PipelineRuns, medians: dict[str, float]
+) -> None:
+    def run() -> Any:
+        with SetWorkflowID(f"noop-{next(_ids)}"):
+            return DBOS.start_workflow(_noop_workflow, 1).get_result()
+
+    assert benchmark(run) == 4
+    record(benchmark, medians, "dbos_3_steps")
+
+
+def test_per_step_overhead_is_within_the_goal_of_dbos_own_cost(medians: dict[str, float]) -> None:
+    if not {"pipeline_3_steps", "step_handler", "dbos_3_steps"} <= set(medians):
+        pytest.skip("no timings to compare (run without --benchmark-disable, and the whole file)")
+    overhead = (medians["pipeline_3_steps"] - 3 * medians["step_handler"]) / 3
+    dbos_per_step = medians["dbos_3_steps"] / 3
+    ratio = overhead / dbos_per_step
+    print(
+        f"\npipeline of 3 steps {medians['pipeline_3_steps'] * 1e3:.2f} ms; handler alone "
+        f"{medians['step_handler'] * 1e3:.2f} ms; wws per step beyond the handler {overhead * 1e3:.2f} ms; "
+        f"DBOS per step {dbos_per_step * 1e3:.2f} ms; ratio {ratio:.2f} (goal <= {OVERHEAD_TARGET})"
+    )
+    assert ratio <= OVERHEAD_TARGET
