@@ -90,3 +90,22 @@ def test_a_finished_runs_id_gives_its_record_without_running_again(project: Path
     missing = runner.invoke(cli, ["pipeline", "show", "nope", "--dir", str(project)])
     assert missing.exit_code == 1
     assert "no run 'nope'" in missing.output
+
+
+@pytest.mark.slow
+def test_a_second_process_never_takes_a_live_processs_run(project: Path) -> None:
+    plan = project / "pipelines" / "short.json"
+    plan.write_text((project / "pipelines" / "resume.json").read_text().replace("20000", "3000"))
+    first = wws(project, "run", str(plan), "--input", "1", "--run-id", "live")
+    deadline = time.monotonic() + 60
+    while counts(project)["b"] != "1":
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "step b never started"
+        time.sleep(0.05)
+    second = wws(project, "list")  # launches DBOS in the same project while the first run is in step b
+    listed, _ = second.communicate(timeout=60)
+    assert json.loads(listed.splitlines()[0])["status"] == "running"
+    output, errors = first.communicate(timeout=60)
+    assert first.returncode == 0, errors
+    assert json.loads(output)["output"] == 4
+    assert counts(project) == {"a": "1", "b": "1", "c": "1"}  # the second process ran nothing of it

@@ -9,18 +9,25 @@ recorded results only, which DBOS needs to replay a workflow (completion order w
 
 DBOS is a process singleton: one `PipelineRuns` at a time per process (`launch()` … `close()`). Its system
 database is `<project>/.wws/pipelines.sqlite` unless a URL is given; everything is stored as JSON (DBOS's portable
-serializer), never pickled. `application_version` is pinned, so the runs an earlier process left unfinished are
-recovered by the next one with the same `executor_id` (`DBOS.launch()` does it).
+serializer), never pickled. `application_version` is pinned, so that runs survive a new process.
+
+Every process is its own DBOS executor (`<host>-<pid>-<random>`), alive as long as it holds the lock of its file in
+`.wws/pipeline-executors/` (the operating system releases it when the process dies, even by SIGKILL). At launch, a
+process recovers the runs of every executor whose lock it can take: those are dead. Two processes working in one
+project never take each other's live runs; DBOS's queue hands a recovered run to exactly one of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
+import os
+import socket
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 from dbos._serialization import DBOSPortableJSONSerializer
@@ -37,6 +44,7 @@ APP_VERSION = "wws-pipelines-1"
 """Pinned: DBOS recovers only the workflows of its own application version. Bump it only with a change to the
 workflow's code that old runs cannot replay."""
 DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
+EXECUTORS_FOLDER = Path(".wws") / "pipeline-executors"
 RECORD_EVENT = "record"
 """The DBOS event holding a run's record as it stands, updated after each wave."""
 WORKFLOW_NAME = "wws-pipeline-run"
@@ -48,13 +56,12 @@ _current: list[PipelineRuns] = []
 class PipelineRuns:
     """The durable runs of one project, in this process."""
 
-    def __init__(
-        self, project: Path, steps: WorkerSteps, *, database_url: str | None = None, executor_id: str = "local"
-    ):
+    def __init__(self, project: Path, steps: WorkerSteps, *, database_url: str | None = None):
         self.project = project.resolve()
         self.steps = steps
         self.database_url = database_url or f"sqlite:///{self.project / DATABASE_FILE}"
-        self.executor_id = executor_id
+        self.lease = ExecutorLease(self.project / EXECUTORS_FOLDER)
+        self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}
         self._lock = threading.Lock()
 
@@ -73,15 +80,20 @@ class PipelineRuns:
         }
         _current.append(self)
         try:
+            self.lease.acquire()
             DBOS(config=config)
             DBOS.launch()
+            dead = self.lease.dead_executors()
+            if dead:
+                DBOS._recover_pending_workflows(dead)  # re-enqueued: one live process runs each
+            self.lease.forget(dead)
         except BaseException:
-            _current.clear()
-            DBOS.destroy()
+            self.close()
             raise
 
     def close(self) -> None:
         DBOS.destroy()
+        self.lease.release()
         _current.clear()
 
     def plan(self, plan_file: str, plan_text: str) -> Plan:
@@ -126,6 +138,53 @@ class PipelineRuns:
                 }
             )
         return runs
+
+
+class ExecutorLease:
+    """This process's executor id, alive while it holds the lock of `<folder>/<id>.lock`; and the dead ones."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.executor_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._own: IO[str] | None = None
+        self._dead: dict[str, IO[str]] = {}
+
+    def acquire(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._own = (self.folder / f"{self.executor_id}.lock").open("w")
+        fcntl.flock(self._own, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def dead_executors(self) -> list[str]:
+        """The executors whose lock this process could take (and now holds): their processes are gone."""
+        for path in sorted(self.folder.glob("*.lock")):
+            if path.stem == self.executor_id or path.stem in self._dead:
+                continue
+            handle = path.open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()  # alive
+                continue
+            self._dead[path.stem] = handle
+        return list(self._dead)
+
+    def forget(self, executors: list[str]) -> None:
+        """Their runs are recovered: drop their lock files."""
+        for executor in executors:
+            handle = self._dead.pop(executor, None)
+            (self.folder / f"{executor}.lock").unlink(missing_ok=True)
+            if handle is not None:
+                handle.close()
+
+    def release(self) -> None:
+        """Give up this process's lease (and, unrecovered, the dead executors' locks: another process will)."""
+        for handle in self._dead.values():
+            handle.close()
+        self._dead.clear()
+        if self._own is not None:
+            (self.folder / f"{self.executor_id}.lock").unlink(missing_ok=True)
+            self._own.close()
+            self._own = None
 
 
 def _runs() -> PipelineRuns:
