@@ -28,6 +28,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "pipelines"
 def project(tmp_path: Path, native_modules: dict[str, Path]) -> Path:
     shutil.copytree(FIXTURES, tmp_path / "pipelines")
     shutil.copyfile(native_modules["step_negate"], tmp_path / "pipelines" / "h" / "negate.wasm")
+    shutil.copyfile(native_modules["step_echo"], tmp_path / "pipelines" / "h" / "echo.wasm")
     return tmp_path
 
 
@@ -132,3 +133,47 @@ def test_wws_pipeline_run_prints_the_record_and_exits_by_its_status(project: Pat
     bad_input = CliRunner().invoke(cli, ["pipeline", "run", str(plan), "--input", "{oops", "--dir", str(project)])
     assert bad_input.exit_code == 2
     assert "not JSON" in bad_input.output
+
+
+def rules_plan(extension: str) -> dict[str, Any]:
+    """Branches, a handled failure and a join, every step the echo handler of one language."""
+    echo = f"h/echo.{extension}"
+    return {
+        "id": f"rules-{extension}",
+        "steps": [
+            {"id": "start", "handler": echo, "next": {
+                "positive": {"condition": "state.data.n > 0"}, "negative": {"condition": "state.data.n <= 0"}}},
+            {"id": "positive", "handler": echo, "next": {"boom": True, "join": True}},
+            {"id": "negative", "handler": echo, "next": {"join": True}},
+            {"id": "boom", "handler": echo, "config": {"fail": True}, "retry": {"max_attempts": 2},
+             "next": {"rescue": "on_failure", "after_boom": True}},
+            {"id": "rescue", "handler": echo},
+            {"id": "after_boom", "handler": echo},
+            {"id": "join", "handler": echo},
+        ],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("extension", ["js", "py", "wasm"])
+def test_the_plan_rules_hold_the_same_in_every_language(project: Path, steps: WorkerSteps, extension: str) -> None:
+    record = run_plan(project, steps, rules_plan(extension), {"n": 1})
+    assert {step: fields["status"] for step, fields in record["steps"].items()} == {
+        "start": "completed",
+        "positive": "completed",
+        "negative": "skipped",
+        "boom": "failed",
+        "rescue": "completed",
+        "after_boom": "skipped",
+        "join": "completed",
+    }
+    steps_record = record["steps"]
+    assert (steps_record["negative"]["skip_reason"], steps_record["negative"]["blocked_by"]) == (
+        "conditional_branch",
+        ["start"],
+    )
+    assert steps_record["after_boom"]["skip_reason"] == "conditional_branch"  # boom's failure was handled
+    assert steps_record["boom"]["attempt"] == 2
+    assert steps_record["boom"]["error"]["severity"] == "fail"
+    assert "echo: failing as configured" in steps_record["boom"]["error"]["message"]
+    assert record["status"] == "completed"
+    assert record["output"] == {"rescue": {"n": 1}, "join": {"n": 1}}  # the join ran on the branch taken
