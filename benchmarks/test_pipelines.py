@@ -2,7 +2,8 @@
 
 The goal (issue "Pipelines, part 1"): what wws adds per step beyond the handler's own call stays within 1.5x of what
 DBOS itself costs per step. `(pipeline - 3 x handler) / 3` is compared with `dbos_3_steps / 3`: a DBOS workflow of
-the same shape as wws's (async, one step per wave, the record published after each) whose steps do nothing.
+the same shape as wws's for a chain (async, one DBOS step per step, the record published after each) whose steps do
+nothing.
 
 Run: `pytest benchmarks/test_pipelines.py --benchmark-columns=median,mean,rounds -s`
 """
@@ -49,7 +50,7 @@ async def _noop_step(value: int) -> int:
 
 @DBOS.workflow(name="bench-noop-workflow")
 async def _noop_workflow(value: int) -> int:
-    for _ in range(3):  # one wave per step, its record published, as wws's workflow does for a chain
+    for _ in range(3):  # a step, then its record published, as wws's workflow does for a chain
         value = await _noop_step(value)
         await DBOS.set_event_async("record", {"value": value})
     return value

@@ -26,14 +26,14 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def counts(project: Path) -> dict[str, str | None]:
-    """How many times each step of resume.json ran, as the steps counted it in KV."""
+def counts(project: Path, names: tuple[str, ...] = ("a", "b", "c")) -> dict[str, str | None]:
+    """How many times each step ran, as the steps counted it in KV (h/count.js)."""
     path = project / ".wws" / "kv.sqlite3"
     if not path.exists():
-        return dict.fromkeys("abc")
+        return dict.fromkeys(names)
     store = SqliteKV(path)
     try:
-        return {name: store.get("counts", name) for name in "abc"}
+        return {name: store.get("counts", name) for name in names}
     finally:
         store.close()
 
@@ -109,3 +109,29 @@ def test_a_second_process_never_takes_a_live_processs_run(project: Path) -> None
     assert first.returncode == 0, errors
     assert json.loads(output)["output"] == 4
     assert counts(project) == {"a": "1", "b": "1", "c": "1"}  # the second process ran nothing of it
+
+
+FANOUT = ("slow", "f1", "f2", "f3", "join")
+
+
+@pytest.mark.slow
+def test_steps_start_when_their_upstreams_settle_and_a_killed_fan_out_replays_in_order(project: Path) -> None:
+    plan = str(project / "pipelines" / "fanout.json")
+    first = wws(project, "run", plan, "--input", "0", "--run-id", "fan")
+    deadline = time.monotonic() + 15
+    # slow waits 20 s in its first execution; the chain f1 -> f2 -> f3 does not wait for it (in waves, f2 would).
+    while counts(project, FANOUT) != {"slow": "1", "f1": "1", "f2": "1", "f3": "1", "join": None}:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, counts(project, FANOUT)
+        time.sleep(0.05)
+    time.sleep(0.3)  # f3's completion is recorded
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=10)
+
+    second = wws(project, "run", plan, "--input", "0", "--run-id", "fan")
+    output, errors = second.communicate(timeout=120)
+    assert second.returncode == 0, errors
+    record = json.loads(output)
+    assert record["status"] == "completed"
+    assert record["output"] == {"slow": 1, "f3": 3}
+    assert counts(project, FANOUT) == {"slow": "2", "f1": "1", "f2": "1", "f3": "1", "join": "1"}

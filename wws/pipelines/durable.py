@@ -3,9 +3,10 @@
 One generic DBOS workflow walks a plan (run id = workflow id); it records the plan's text with its inputs, so a run
 resumes with the plan it started with. Each scheduled step (all its attempts and their backoff) is one DBOS step:
 a finished step is never run again, a step cut off by a crash runs again from its first attempt (at-least-once).
-The steps of one *wave* (every step whose upstreams have settled) run at the same time; the next wave starts when
-the whole wave has settled. Waves keep the order in which the workflow calls its DBOS steps a function of the
-recorded results only, which DBOS needs to replay a workflow (completion order would not be).
+A step starts as soon as its upstreams have settled, while others run. Which step the run settles next is itself
+recorded (a completion log, as a tiny DBOS step): replayed after a crash, the run settles its steps in the order it
+did the first time, whatever finishes first now, so it makes the same decisions and calls its DBOS steps in the
+same order, which DBOS needs to replay a workflow.
 
 DBOS is a process singleton: one `PipelineRuns` at a time per process (`launch()` … `close()`). Its system
 database is `<project>/.wws/pipelines.sqlite` unless a URL is given; everything is stored as JSON (DBOS's portable
@@ -195,24 +196,40 @@ def _runs() -> PipelineRuns:
 
 @DBOS.workflow(name=WORKFLOW_NAME)
 async def _pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[str, Any]:
-    """One run: the scheduler's waves, each step (with its retries) a DBOS step; the record after each wave."""
+    """One run: each step (with its retries) a DBOS step, started as soon as its upstreams have settled; the
+    completions settled one at a time, in the order the completion log records; the record after each."""
     runs = _runs()
     plan = runs.plan(plan_file, plan_text)
     run_id = DBOS.workflow_id or ""
     scheduler = Scheduler(plan, run_input)
-    while wave := scheduler.start():
-        outcomes = await asyncio.gather(
-            *(_pipeline_step(plan_file, plan_text, run_id, step_id, state) for step_id, state in wave)
-        )
-        for (step_id, _), outcome in zip(wave, outcomes, strict=True):
-            scheduler.steps[step_id].attempt = outcome["attempts"]
-            if outcome["error"] is not None:
-                error = outcome["error"]
-                scheduler.fail(step_id, StepError(Severity(error["severity"]), error["type"], error["message"]))
-            else:
-                scheduler.complete(step_id, outcome["output"])
+    running: dict[str, asyncio.Task[dict[str, Any]]] = {}
+    while True:
+        for step_id, state in scheduler.start():
+            running[step_id] = asyncio.create_task(_pipeline_step(plan_file, plan_text, run_id, step_id, state))
+        if not running:
+            break
+        await asyncio.sleep(0)  # the new steps take their places in the workflow's record before anything else
+        done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+        first = min(step_id for step_id, task in running.items() if task in done)
+        # What this run settled next the first time it got here; with one step running there is no choice to log.
+        step_id = await _settled_next(first) if len(running) > 1 else first
+        outcome = await running.pop(step_id)
+        scheduler.steps[step_id].attempt = outcome["attempts"]
+        if outcome["error"] is not None:
+            error = outcome["error"]
+            scheduler.fail(step_id, StepError(Severity(error["severity"]), error["type"], error["message"]))
+        else:
+            scheduler.complete(step_id, outcome["output"])
         await DBOS.set_event_async(RECORD_EVENT, scheduler.record(run_id))
     return scheduler.record(run_id)
+
+
+@DBOS.step(name="wws-pipeline-settled")
+async def _settled_next(step_id: str) -> str:
+    """The completion log: which step the run settles next. The first time, the one that finished first; when a
+    run is replayed after a crash, the one recorded then, whatever finishes first now (DBOS returns the recorded
+    output), so the run makes the same decisions and calls its DBOS steps in the same order."""
+    return step_id
 
 
 @DBOS.step(name="wws-pipeline-step")
