@@ -105,6 +105,15 @@ def test_a_second_process_never_takes_a_live_processs_run(project: Path) -> None
     second = wws(project, "list")  # launches DBOS in the same project while the first run is in step b
     listed, _ = second.communicate(timeout=60)
     assert json.loads(listed.splitlines()[0])["status"] == "running"
+    shown, _ = wws(project, "show", "live").communicate(timeout=60)  # the record as its events tell it so far
+    live = json.loads(shown)
+    assert (live["pipeline"], live["status"], live["output"]) == ("resume", "running", None)
+    assert {step: fields["status"] for step, fields in live["steps"].items()} == {
+        "a": "completed",
+        "b": "running",
+        "c": "pending",
+    }
+    assert live["steps"]["a"]["output"] == 2
     output, errors = first.communicate(timeout=60)
     assert first.returncode == 0, errors
     assert json.loads(output)["output"] == 4
@@ -124,7 +133,12 @@ def test_steps_start_when_their_upstreams_settle_and_a_killed_fan_out_replays_in
         assert first.poll() is None, first.communicate()
         assert time.monotonic() < deadline, counts(project, FANOUT)
         time.sleep(0.05)
-    time.sleep(0.3)  # f3's completion is recorded
+    while True:  # f3's completion is recorded (its events are published once it is): now kill the process
+        shown, _ = wws(project, "show", "fan").communicate(timeout=60)
+        if json.loads(shown)["steps"]["f3"]["status"] == "completed":
+            break
+        assert time.monotonic() < deadline + 15, shown
+    assert first.poll() is None  # still inside the slow step
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=10)
 
@@ -135,3 +149,21 @@ def test_steps_start_when_their_upstreams_settle_and_a_killed_fan_out_replays_in
     assert record["status"] == "completed"
     assert record["output"] == {"slow": 1, "f3": 3}
     assert counts(project, FANOUT) == {"slow": "2", "f1": "1", "f2": "1", "f3": "1", "join": "1"}
+    # The events survived the crash: one sequence, numbered from 1 without a gap or a repeat, each step settled once.
+    listed = CliRunner().invoke(cli, ["pipeline", "events", "fan", "--dir", str(project)])
+    events = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [event["id"] for event in events] == list(range(1, len(events) + 1))
+    kinds = [event["event"] for event in events]
+    assert (kinds[0], kinds[-1], kinds.count("run-start"), kinds.count("run-complete")) == (
+        "run-start",
+        "run-complete",
+        1,
+        1,
+    )
+    completed = [event["data"]["step"] for event in events if event["event"] == "step-complete"]
+    assert sorted(completed) == sorted(FANOUT)
+    assert completed.index("f3") < completed.index("slow")  # the chain settled before the slow step
+    after = CliRunner().invoke(
+        cli, ["pipeline", "events", "fan", "--after", str(len(events) - 1), "--dir", str(project)]
+    )
+    assert [json.loads(line)["event"] for line in after.stdout.splitlines()] == ["run-complete"]

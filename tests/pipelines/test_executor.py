@@ -14,7 +14,7 @@ import pytest
 
 from wws.pipelines.executor import execute
 from wws.pipelines.plan import Plan, Step, load_plan
-from wws.pipelines.scheduler import Severity, State, StepError
+from wws.pipelines.scheduler import Scheduler, Severity, State, StepError
 from wws.pipelines.state import StepFailure, as_state, output_state, step_input
 from wws.runtimes.registry import default_registry
 
@@ -318,3 +318,40 @@ def test_a_step_input_carries_config_and_an_answer_parses_back() -> None:
     sent = json.loads(step_input(given, {"k": "v"}))
     assert sent == {"data": {"n": 1}, "errors": {"x": "y"}, "config": {"k": "v"}}
     assert output_state('{"data": 2}', given, max_bytes=100) == {"data": 2, "errors": {"x": "y"}}
+
+
+def test_every_decision_is_an_event_numbered_in_order(tmp_path: Path) -> None:
+    plan = make_plan(
+        tmp_path,
+        [
+            {"id": "a", "next": {"b": {"condition": "state.data > 1"}, "c": "on_failure"}},
+            {"id": "b"},
+            {"id": "c"},
+        ],
+    )
+    scheduler = Scheduler(plan, 5)
+    assert scheduler.start() == [("a", {"data": 5, "errors": {}})]
+    scheduler.complete("a", {"data": 5, "errors": {}}, attempts=2)
+    assert [step for step, _ in scheduler.start()] == ["b"]
+    scheduler.complete("b", {"data": "done", "errors": {}})
+    record = scheduler.finish("run-1")
+    assert record["status"] == "completed"
+    assert scheduler.drain() == [
+        {"id": 1, "event": "run-start", "data": {"pipeline": "test", "steps": ["a", "b", "c"]}},
+        {"id": 2, "event": "step-start", "data": {"step": "a"}},
+        {"id": 3, "event": "step-complete", "data": {"step": "a", "attempt": 2, "output": 5}},
+        {
+            "id": 4,
+            "event": "edge",
+            "data": {"source": "a", "target": "b", "kind": "condition", "fired": True, "condition": "state.data > 1",
+                     "result": True},
+        },
+        {"id": 5, "event": "edge", "data": {"source": "a", "target": "c", "kind": "on_failure", "fired": False}},
+        {"id": 6, "event": "step-start", "data": {"step": "b"}},  # decided in plan order
+        {"id": 7, "event": "step-skipped", "data": {"step": "c", "skip_reason": "conditional_branch",
+                                                    "blocked_by": ["a"]}},
+        {"id": 8, "event": "step-complete", "data": {"step": "b", "attempt": 1, "output": "done"}},
+        {"id": 9, "event": "run-complete", "data": {"status": "completed", "output": "done"}},
+    ]  # fmt: skip
+    scheduler.finish("run-1")
+    assert scheduler.drain() == []  # the run ends once

@@ -128,3 +128,16 @@ def show(run_id: str, project: Path) -> None:
     if record is None:
         raise click.ClickException(f"no run {run_id!r} in {runs.database_url}")
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+
+
+@pipeline.command()
+@click.argument("run_id")
+@click.option("--after", default=0, show_default=True, type=click.IntRange(0), help="Only events numbered above N.")
+@_DIR
+def events(run_id: str, after: int, project: Path) -> None:
+    """Print the events of the run RUN_ID so far, one JSON object a line: {"id", "event", "data"}."""
+    with _durable(project) as runs:
+        if runs.show(run_id) is None:
+            raise click.ClickException(f"no run {run_id!r} in {runs.database_url}")
+        for event in runs.events(run_id, after):
+            click.echo(json.dumps(event, ensure_ascii=False))

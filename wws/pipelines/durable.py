@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from dbos import DBOS, DBOSConfig, SetWorkflowID
+from dbos._error import DBOSStreamTimeoutError
 from dbos._serialization import DBOSPortableJSONSerializer
 
 from wws.errors import WwsError
 from wws.pipelines.executor import attempts
 from wws.pipelines.plan import Plan, parse_plan
 from wws.pipelines.runner import WorkerSteps
-from wws.pipelines.scheduler import Scheduler, Severity, StepError
+from wws.pipelines.scheduler import Scheduler, Severity, StepError, record_from_events
 from wws.runtimes.registry import default_registry
 
 APP_NAME = "wws-pipelines"
@@ -46,8 +47,9 @@ APP_VERSION = "wws-pipelines-1"
 workflow's code that old runs cannot replay."""
 DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
 EXECUTORS_FOLDER = Path(".wws") / "pipeline-executors"
-RECORD_EVENT = "record"
-"""The DBOS event holding a run's record as it stands, updated after each wave."""
+EVENTS_STREAM = "events"
+"""The DBOS stream of a run's events (a batch after each step settles, in order; see `Scheduler`), closed when the
+run ends. A run's record as it stands is rebuilt from them: one write per step, however large the run."""
 WORKFLOW_NAME = "wws-pipeline-run"
 
 _current: list[PipelineRuns] = []
@@ -120,10 +122,21 @@ class PipelineRuns:
             return None
         if status.status == "SUCCESS":
             return dict(status.output or {})
-        record = DBOS.get_event(run_id, RECORD_EVENT, timeout_seconds=0)
-        if record is None:
-            return {"run_id": run_id, "pipeline": None, "status": "running", "steps": {}}
-        return {**record, "status": "running" if status.status in ("PENDING", "ENQUEUED") else "failed"}
+        record = record_from_events(run_id, self.events(run_id))
+        if status.status not in ("PENDING", "ENQUEUED"):
+            record["status"] = "failed"  # the workflow itself ended in an error (a bug of wws, or cancelled)
+        return record
+
+    def events(self, run_id: str, after: int = 0, wait_seconds: float = 0.0) -> list[dict[str, Any]]:
+        """The run's events numbered above `after`, as far as they go now (waiting up to `wait_seconds` for each
+        batch still to come)."""
+        events: list[dict[str, Any]] = []
+        try:
+            for batch in DBOS.read_stream(run_id, EVENTS_STREAM, timeout_seconds=wait_seconds or 0.001):
+                events.extend(event for event in batch if event["id"] > after)
+        except DBOSStreamTimeoutError:
+            pass  # the run goes on: these are its events so far
+        return events
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:
         """The project's runs, newest first: id, pipeline, status, when it started."""
@@ -208,20 +221,31 @@ async def _pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[
             running[step_id] = asyncio.create_task(_pipeline_step(plan_file, plan_text, run_id, step_id, state))
         if not running:
             break
+        await _publish(scheduler)  # the last settlement's events and the starts it allowed, in one write
         await asyncio.sleep(0)  # the new steps take their places in the workflow's record before anything else
         done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
         first = min(step_id for step_id, task in running.items() if task in done)
         # What this run settled next the first time it got here; with one step running there is no choice to log.
         step_id = await _settled_next(first) if len(running) > 1 else first
         outcome = await running.pop(step_id)
-        scheduler.steps[step_id].attempt = outcome["attempts"]
         if outcome["error"] is not None:
-            error = outcome["error"]
-            scheduler.fail(step_id, StepError(Severity(error["severity"]), error["type"], error["message"]))
+            error = StepError(
+                Severity(outcome["error"]["severity"]), outcome["error"]["type"], outcome["error"]["message"]
+            )
+            scheduler.fail(step_id, error, outcome["attempts"])
         else:
-            scheduler.complete(step_id, outcome["output"])
-        await DBOS.set_event_async(RECORD_EVENT, scheduler.record(run_id))
-    return scheduler.record(run_id)
+            scheduler.complete(step_id, outcome["output"], outcome["attempts"])
+    record = scheduler.finish(run_id)
+    await _publish(scheduler)
+    await DBOS.close_stream_async(EVENTS_STREAM)
+    return record
+
+
+async def _publish(scheduler: Scheduler) -> None:
+    """Append the events decided since the last call to the run's stream (one entry per batch, in order)."""
+    events = scheduler.drain()
+    if events:
+        await DBOS.write_stream_async(EVENTS_STREAM, events)
 
 
 @DBOS.step(name="wws-pipeline-settled")

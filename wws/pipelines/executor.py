@@ -86,15 +86,14 @@ class Execution:
                 for future in done:
                     step_id = running.pop(future)
                     outcome = future.result()
-                    scheduler.steps[step_id].attempt = outcome.attempts
                     if outcome.error is not None:
-                        scheduler.fail(step_id, outcome.error)
+                        scheduler.fail(step_id, outcome.error, outcome.attempts)
                     else:
                         assert outcome.output is not None
-                        scheduler.complete(step_id, outcome.output)
+                        scheduler.complete(step_id, outcome.output, outcome.attempts)
                     if scheduler.aborted:
                         self._aborted.set()
-        return scheduler.record(self.run_id)
+        return scheduler.finish(self.run_id)
 
     def _attempts(self, step: Step, state: State) -> Outcome:
         return attempts(self.plan, step, state, self._runner, sleep=self._sleep, aborted=self._aborted)

@@ -14,6 +14,10 @@ The rules (Dafthunk's, with failures outranking conditions; error classes as in 
   abort the run: nothing new starts; steps not started become `cancelled`.
 - The run's status is derived: `failed` when a step failed unhandled, a step was skipped for `upstream_failure`,
   or the run aborted; else `completed`.
+
+Every decision is also an event (`run-start`, `step-start`, `step-complete`, `step-error`, `edge` with the
+condition's result, `step-skipped`, `run-complete`, `run-error`), numbered from 1 in the order it was made:
+`drain()` hands over the new ones, for the run's durable event stream.
 """
 
 from __future__ import annotations
@@ -102,6 +106,30 @@ class Scheduler:
         """(source, target) → whether that edge fired, once its source has settled."""
         self._inbound = {step.id: plan.inbound(step.id) for step in plan.steps}
         self._outbound = {step.id: [edge for edge in plan.edges() if edge.source == step.id] for step in plan.steps}
+        self._events: list[dict[str, Any]] = []
+        self._sequence = 0
+        self._finished = False
+        self._emit("run-start", {"pipeline": plan.id, "steps": [step.id for step in plan.steps]})
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        self._sequence += 1
+        self._events.append({"id": self._sequence, "event": kind, "data": data})
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The events decided since the last call, in order."""
+        events, self._events = self._events, []
+        return events
+
+    def finish(self, run_id: str) -> dict[str, Any]:
+        """The run is over: its last event (`run-complete` or `run-error`, once) and its record."""
+        record = self.record(run_id)
+        if not self._finished:
+            self._finished = True
+            if record["status"] == "completed":
+                self._emit("run-complete", {"status": "completed", "output": record["output"]})
+            else:
+                self._emit("run-error", {"status": record["status"], "error": record["error"]})
+        return record
 
     @property
     def aborted(self) -> bool:
@@ -135,35 +163,48 @@ class Scheduler:
                     )
                 record.status, record.input = StepStatus.RUNNING, state
                 starting.append((step.id, state))
+                self._emit("step-start", {"step": step.id})
         return starting
 
-    def attempt(self, step_id: str) -> int:
-        """Count one more attempt of a running step; returns its number (1-based)."""
-        self.steps[step_id].attempt += 1
-        return self.steps[step_id].attempt
-
-    def complete(self, step_id: str, output: State) -> None:
-        """The step returned `output` (a checked state): its edges fire, or the run aborts if a condition raises."""
+    def complete(self, step_id: str, output: State, attempts: int = 1) -> None:
+        """The step returned `output` (a checked state) after `attempts`: its edges fire, or the run aborts if a
+        condition raises."""
         record = self.steps[step_id]
-        record.status, record.output = StepStatus.COMPLETED, output
+        record.status, record.output, record.attempt = StepStatus.COMPLETED, output, attempts
+        self._emit("step-complete", {"step": step_id, "attempt": attempts, "output": output.get("data")})
         for edge in self._outbound[step_id]:
             try:
                 fired = self._fires_on_success(edge, output)
             except ConditionError as exc:
                 message = f"condition of the edge {edge.source} -> {edge.target} ({edge.condition}): {exc}"
+                self._edge_event(edge, False, message)
                 self.abort(StepError(Severity.CRASH, "ConditionError", message))
                 fired = False
+            else:
+                self._edge_event(edge, fired)
             self._fired[(edge.source, edge.target)] = fired
 
-    def fail(self, step_id: str, error: StepError) -> None:
-        """The step failed for good (after its retries): a `fail` fires its on_failure/always edges; a crash or a
-        kill aborts the run."""
+    def fail(self, step_id: str, error: StepError, attempts: int = 1) -> None:
+        """The step failed for good after `attempts`: a `fail` fires its on_failure/always edges; a crash or a kill
+        aborts the run."""
         record = self.steps[step_id]
-        record.status, record.error = StepStatus.FAILED, error
+        record.status, record.error, record.attempt = StepStatus.FAILED, error, attempts
+        self._emit("step-error", {"step": step_id, "attempt": attempts, "error": error.to_json()})
         for edge in self._outbound[step_id]:
-            self._fired[(edge.source, edge.target)] = edge.kind in (EdgeKind.ON_FAILURE, EdgeKind.ALWAYS)
+            fired = edge.kind in (EdgeKind.ON_FAILURE, EdgeKind.ALWAYS)
+            self._fired[(edge.source, edge.target)] = fired
+            self._edge_event(edge, fired)
         if error.severity is not Severity.FAIL:
             self.abort(error)
+
+    def _edge_event(self, edge: Edge, fired: bool, error: str | None = None) -> None:
+        data: dict[str, Any] = {"source": edge.source, "target": edge.target, "kind": edge.kind.value, "fired": fired}
+        if edge.condition is not None:
+            data["condition"] = edge.condition.text
+            data["result"] = None if error else fired
+        if error:
+            data["error"] = error
+        self._emit("edge", data)
 
     def abort(self, error: StepError) -> None:
         """Stop the run: nothing new starts; the steps not started are cancelled."""
@@ -241,6 +282,8 @@ class Scheduler:
         record.status = StepStatus.SKIPPED
         record.skip_reason = SkipReason.UPSTREAM_FAILURE if failures else SkipReason.CONDITIONAL_BRANCH
         record.blocked_by = failures or list(reasons)
+        reason = record.skip_reason.value
+        self._emit("step-skipped", {"step": step_id, "skip_reason": reason, "blocked_by": record.blocked_by})
         return True
 
     def _merge(self, fired: list[Edge]) -> State:
@@ -264,3 +307,30 @@ class Scheduler:
         if record.error is not None:
             errors[source] = record.error.to_json()
         return {"data": given.get("data"), "errors": errors}
+
+
+def record_from_events(run_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The record of a run as its events tell it so far (for a run still going: the record itself comes at its end).
+    Steps without events yet are pending; the run's status is `running` until its last event."""
+    record: dict[str, Any] = {"run_id": run_id, "pipeline": None, "status": "running", "error": None, "output": None}
+    steps: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind, data = event["event"], event["data"]
+        if kind == "run-start":
+            record["pipeline"] = data["pipeline"]
+            steps = {step: StepRecord().to_json() for step in data["steps"]}
+        elif kind == "step-start":
+            steps[data["step"]]["status"] = StepStatus.RUNNING.value
+        elif kind == "step-complete":
+            steps[data["step"]].update(status="completed", attempt=data["attempt"], output=data["output"])
+        elif kind == "step-error":
+            steps[data["step"]].update(status="failed", attempt=data["attempt"], error=data["error"])
+        elif kind == "step-skipped":
+            steps[data["step"]].update(status="skipped", skip_reason=data["skip_reason"], blocked_by=data["blocked_by"])
+        elif kind in ("run-complete", "run-error"):
+            record.update(status=data["status"], output=data.get("output"), error=data.get("error"))
+            for step in steps.values():
+                if step["status"] == StepStatus.PENDING.value:
+                    step["status"] = StepStatus.CANCELLED.value
+    record["steps"] = steps
+    return record
