@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -98,3 +99,14 @@ def test_serve_with_several_processes_shares_the_sqlite_kv(project: Path) -> Non
             assert httpx.post(f"{base}/count", content=f"k{index}=1".encode()).status_code == 200
         seen = json.loads(httpx.post(f"{base}/count", content=b"last=1").content)
     assert set(seen) == {f"k{index}" for index in range(8)}
+
+
+def test_serve_on_a_port_already_taken_exits_with_an_error(project: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), "--no-watch"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0  # uvicorn's own exit code and message
+    assert "address already in use" in result.stderr

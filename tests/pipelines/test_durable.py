@@ -3,12 +3,14 @@ run's id gives its record without running anything; the project's runs can be li
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,17 +45,28 @@ def wws(project: Path, *arguments: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@contextlib.contextmanager
+def background(project: Path, *arguments: str) -> Iterator[subprocess.Popen[str]]:
+    """A `wws pipeline` process that is killed (and reaped) at the end whatever happens in the test."""
+    process = wws(project, *arguments)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
 @pytest.mark.slow
 def test_a_run_killed_during_a_step_resumes_without_running_finished_steps_again(project: Path) -> None:
     plan = str(project / "pipelines" / "resume.json")
-    first = wws(project, "run", plan, "--input", "1", "--run-id", "resumable")
-    deadline = time.monotonic() + 60
-    while counts(project)["b"] != "1":  # b has started (its first execution waits 20 s): kill the process now
-        assert first.poll() is None, first.communicate()
-        assert time.monotonic() < deadline, "step b never started"
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=10)
+    with background(project, "run", plan, "--input", "1", "--run-id", "resumable") as first:
+        deadline = time.monotonic() + 60
+        while counts(project)["b"] != "1":  # b has started (its first execution waits 20 s): kill the process now
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "step b never started"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
     assert counts(project) == {"a": "1", "b": "1", "c": None}
 
     second = wws(project, "run", plan, "--input", "1", "--run-id", "resumable")
@@ -95,26 +108,27 @@ def test_a_finished_runs_id_gives_its_record_without_running_again(project: Path
 @pytest.mark.slow
 def test_a_second_process_never_takes_a_live_processs_run(project: Path) -> None:
     plan = project / "pipelines" / "short.json"
-    plan.write_text((project / "pipelines" / "resume.json").read_text().replace("20000", "3000"))
-    first = wws(project, "run", str(plan), "--input", "1", "--run-id", "live")
-    deadline = time.monotonic() + 60
-    while counts(project)["b"] != "1":
-        assert first.poll() is None, first.communicate()
-        assert time.monotonic() < deadline, "step b never started"
-        time.sleep(0.05)
-    second = wws(project, "list")  # launches DBOS in the same project while the first run is in step b
-    listed, _ = second.communicate(timeout=60)
-    assert json.loads(listed.splitlines()[0])["status"] == "running"
-    shown, _ = wws(project, "show", "live").communicate(timeout=60)  # the record as its events tell it so far
-    live = json.loads(shown)
-    assert (live["pipeline"], live["status"], live["output"]) == ("resume", "running", None)
-    assert {step: fields["status"] for step, fields in live["steps"].items()} == {
-        "a": "completed",
-        "b": "running",
-        "c": "pending",
-    }
-    assert live["steps"]["a"]["output"] == 2
-    output, errors = first.communicate(timeout=60)
+    plan.write_text((project / "pipelines" / "resume.json").read_text().replace("20000", "10000"))
+    with background(project, "run", str(plan), "--input", "1", "--run-id", "live") as first:
+        deadline = time.monotonic() + 60
+        while counts(project)["b"] != "1":
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "step b never started"
+            time.sleep(0.05)
+        # While the first process is inside step b (10 s), others launch DBOS in the same project:
+        listed, _ = wws(project, "list").communicate(timeout=60)
+        shown, _ = wws(project, "show", "live").communicate(timeout=60)  # the record as its events tell it so far
+        assert first.poll() is None, "step b ended before the checks: the machine is too slow for this test"
+        assert json.loads(listed.splitlines()[0])["status"] == "running"
+        live = json.loads(shown)
+        assert (live["pipeline"], live["status"], live["output"]) == ("resume", "running", None)
+        assert {step: fields["status"] for step, fields in live["steps"].items()} == {
+            "a": "completed",
+            "b": "running",
+            "c": "pending",
+        }
+        assert live["steps"]["a"]["output"] == 2
+        output, errors = first.communicate(timeout=60)
     assert first.returncode == 0, errors
     assert json.loads(output)["output"] == 4
     assert counts(project) == {"a": "1", "b": "1", "c": "1"}  # the second process ran nothing of it
@@ -126,21 +140,20 @@ FANOUT = ("slow", "f1", "f2", "f3", "join")
 @pytest.mark.slow
 def test_steps_start_when_their_upstreams_settle_and_a_killed_fan_out_replays_in_order(project: Path) -> None:
     plan = str(project / "pipelines" / "fanout.json")
-    first = wws(project, "run", plan, "--input", "0", "--run-id", "fan")
-    deadline = time.monotonic() + 15
-    # slow waits 20 s in its first execution; the chain f1 -> f2 -> f3 does not wait for it (in waves, f2 would).
-    while counts(project, FANOUT) != {"slow": "1", "f1": "1", "f2": "1", "f3": "1", "join": None}:
-        assert first.poll() is None, first.communicate()
-        assert time.monotonic() < deadline, counts(project, FANOUT)
-        time.sleep(0.05)
-    while True:  # f3's completion is recorded (its events are published once it is): now kill the process
-        shown, _ = wws(project, "show", "fan").communicate(timeout=60)
-        if json.loads(shown)["steps"]["f3"]["status"] == "completed":
-            break
-        assert time.monotonic() < deadline + 15, shown
-    assert first.poll() is None  # still inside the slow step
-    first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=10)
+    with background(project, "run", plan, "--input", "0", "--run-id", "fan") as first:
+        deadline = time.monotonic() + 15
+        # slow waits 20 s in its first execution; the chain f1 -> f2 -> f3 does not wait for it (in waves, f2 would).
+        while counts(project, FANOUT) != {"slow": "1", "f1": "1", "f2": "1", "f3": "1", "join": None}:
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, counts(project, FANOUT)
+            time.sleep(0.05)
+        while True:  # f3's completion is recorded (its events are published once it is): now kill the process
+            shown, _ = wws(project, "show", "fan").communicate(timeout=60)
+            if json.loads(shown)["steps"]["f3"]["status"] == "completed":
+                break
+            assert time.monotonic() < deadline + 15, shown
+        assert first.poll() is None  # still inside the slow step
+        first.send_signal(signal.SIGKILL)
 
     second = wws(project, "run", plan, "--input", "0", "--run-id", "fan")
     output, errors = second.communicate(timeout=120)
