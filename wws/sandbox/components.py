@@ -79,10 +79,9 @@ class ComponentGuest:
     def __init__(self, linker: ComponentLinker, component: wasmtime.component.Component, spec: SandboxSpec):
         self.spec = spec
         self._linker = linker
-        self._ticks = linker.sandbox.deadline_ticks(spec.limits.timeout_ms)
         self.store = wasmtime.Store(linker.sandbox.engine)
         confine(self.store, spec)
-        _ffi.set_epoch_deadline(self.store, self._ticks)
+        _ffi.set_epoch_deadline(self.store, linker.sandbox.deadline_ticks(spec.limits.timeout_ms))
         try:
             self.instance = linker.linker.instantiate(self.store, component)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
@@ -102,12 +101,7 @@ class ComponentGuest:
             if func is None:
                 raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
             self._funcs[export] = func
-        now = time.monotonic()
-        limit = now + self.spec.limits.timeout_ms / 1000
-        if deadline and deadline < limit:
-            ticks = self._linker.sandbox.deadline_ticks(max(0, int((deadline - now) * 1000)))
-        else:
-            deadline, ticks = limit, self._ticks
+        deadline, ticks = self._linker.sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
         _ffi.set_epoch_deadline(self.store, ticks)
         local = self._linker._local
         budget = LogBudget(self.spec.limits.max_log_bytes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import functools
 import threading
+import time
 from pathlib import Path
 
 import wasmtime
@@ -72,6 +73,16 @@ class Sandbox:
     def deadline_ticks(timeout_ms: int) -> int:
         """Epoch ticks for a timeout, rounded up, plus one since the current tick is already under way."""
         return -(-timeout_ms // int(TICK_SECONDS * 1000)) + 1
+
+    @classmethod
+    def call_deadline(cls, timeout_ms: int, deadline: float = 0.0) -> tuple[float, int]:
+        """When a guest call must end (`time.monotonic()`) and its epoch ticks: `timeout_ms` from now, or
+        `deadline` (a request's, set when it arrived) if that comes first."""
+        now = time.monotonic()
+        limit = now + timeout_ms / 1000
+        if deadline and deadline < limit:
+            return deadline, cls.deadline_ticks(max(0, int((deadline - now) * 1000)))
+        return limit, cls.deadline_ticks(timeout_ms)
 
     def close(self) -> None:
         self._ticker.stop()

@@ -6,7 +6,6 @@ Created per request in `request` isolation and per warm instance in `instance` i
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,13 +61,12 @@ class GuestStore:
         self._key = sandbox.stdio.attach(self.store, self.streams)
         self._instance: wasmtime.Instance | None = None
         self._memory: Any = None
-        self._ticks = sandbox.deadline_ticks(spec.limits.timeout_ms)
         confine(self.store, spec)
 
     def instantiate(self, pre: wasmtime.InstancePre) -> wasmtime.Instance:
         """Instantiate (running the start function, if any, under the deadline)."""
-        self.streams.deadline = time.monotonic() + self.spec.limits.timeout_ms / 1000
-        _ffi.set_epoch_deadline(self.store, self._ticks)
+        self.streams.deadline, ticks = self._sandbox.call_deadline(self.spec.limits.timeout_ms)
+        _ffi.set_epoch_deadline(self.store, ticks)
         try:
             instance = pre.instantiate(self.store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
@@ -87,14 +85,9 @@ class GuestStore:
 
     def begin(self, stdin: bytes, request_id: str = "", deadline: float = 0.0) -> None:
         """Start a request: fresh stdio, and its deadline (`time.monotonic()`; 0: `timeout_ms` from now)."""
-        now = time.monotonic()
-        limit = now + self.spec.limits.timeout_ms / 1000
-        if deadline and deadline < limit:
-            self.streams.reset(stdin, request_id, deadline)
-            _ffi.set_epoch_deadline(self.store, self._sandbox.deadline_ticks(max(0, int((deadline - now) * 1000))))
-            return
+        limit, ticks = self._sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
         self.streams.reset(stdin, request_id, limit)
-        _ffi.set_epoch_deadline(self.store, self._ticks)
+        _ffi.set_epoch_deadline(self.store, ticks)
 
     def call(self, func: wasmtime.Func) -> None:
         """Call a `() -> ()` guest export; a clean WASI exit returns, any failure raises a WorkerError."""

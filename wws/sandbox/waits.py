@@ -91,7 +91,7 @@ class HostWaits:
             ):
                 args[0].i32 = _ERRNO_FAULT
                 return 0
-            raw = ctypes.string_at(base + subscriptions, total * _SUBSCRIPTION.size)
+            raw = _ffi.copy_out(base + subscriptions, total * _SUBSCRIPTION.size)
             ready = self._wait(streams.stdin_remaining(), raw, total, streams.deadline)
             if ready is None:
                 streams.failure = OutOfTime("reached its deadline while waiting (poll_oneoff: sleep or timer)")
@@ -99,7 +99,7 @@ class HostWaits:
             out = bytearray()
             for event in ready:
                 out += _EVENT.pack(*event)
-            ctypes.memmove(base + events, bytes(out), len(out))
+            _ffi.copy_in(base + events, bytes(out))
             _ffi.write_u32(base, size, written, len(ready))
             args[0].i32 = _ERRNO_SUCCESS
             return 0
