@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from wws.config.model import Mount, WorkerConfig
-from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
+from wws.messages import WorkerRequest, WorkerResponse
 from wws.sandbox.engine import Sandbox
 from wws.sandbox.store import SandboxSpec
 
@@ -48,13 +48,8 @@ class GuestInstance(Protocol):
 
     def close(self) -> None: ...
 
-
-class StepInstance(GuestInstance, Protocol):
-    """A guest that can also run pipeline steps (the built-in runtimes; a plug-in may not)."""
-
-    def run_step(self, call: StepCall) -> StepAnswer:
-        """Run one step on a fresh instance; raise a `WorkerError` when the guest fails."""
-        ...
+    # A guest that can run pipeline steps also has `run_step(call: StepCall) -> StepAnswer` (the built-in runtimes
+    # do; a plug-in may not: `Worker.run_step` says so when it is asked for one).
 
 
 class Program(Protocol):
