@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from wws.cli.arguments import read_data
 from wws.errors import PlanError
 from wws.kv import DEFAULT_KV, open_kv
 from wws.pipelines.plan import Plan, load_plan
@@ -40,14 +40,8 @@ def _load(plan: Path) -> Plan:
 def _read_input(text: str | None) -> Any:
     if text is None:
         return None
-    source = text
-    if text.startswith("@"):
-        try:
-            source = sys.stdin.read() if text == "@-" else Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise click.BadParameter(f"cannot read {text[1:]}: {exc.strerror}", param_hint="--input") from exc
     try:
-        return json.loads(source)
+        return json.loads(read_data(text, "--input"))
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from None
 

@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import click
 
+from wws.cli.arguments import read_data
 from wws.errors import WorkerError
 from wws.kv import DEFAULT_KV, open_kv
 from wws.messages import WorkerRequest
@@ -27,18 +28,6 @@ def _params(worker: Worker, path: str) -> dict[str, str]:
     route = Route(route_for(PurePosixPath(worker.relative_path)), worker.path)
     matched = Router([route]).match(path.partition("?")[0])
     return matched[1] if matched else {}
-
-
-def _read_body(data: str | None) -> bytes:
-    if data is None:
-        return b""
-    if data.startswith("@"):
-        source = data[1:]
-        try:
-            return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-        except OSError as exc:
-            raise click.BadParameter(f"cannot read {source}: {exc.strerror}", param_hint="--data") from exc
-    return data.encode()
 
 
 @click.command()
@@ -64,7 +53,7 @@ def run(  # noqa: PLR0917 - click passes every option
     """
     if not path.startswith("/"):
         path = "/" + path
-    body = _read_body(data)
+    body = b"" if data is None else read_data(data, "--data")
     header_pairs = tuple(_parse_header(header) for header in headers)
     if not any(name == "host" for name, _ in header_pairs):
         header_pairs = (("host", host), *header_pairs)
