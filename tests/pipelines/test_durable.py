@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,14 +17,6 @@ from click.testing import CliRunner
 
 from wws.cli.main import cli
 from wws.kv.sqlite import SqliteKV
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "pipelines"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    shutil.copytree(FIXTURES, tmp_path / "pipelines")
-    return tmp_path
 
 
 def counts(project: Path, names: tuple[str, ...] = ("a", "b", "c")) -> dict[str, str | None]:

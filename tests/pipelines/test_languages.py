@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,6 @@ from wws.pipelines.plan import load_plan
 from wws.pipelines.runner import WorkerSteps
 from wws.runtimes.registry import default_registry
 from wws.sandbox.engine import Sandbox
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "pipelines"
-
-
-@pytest.fixture
-def project(tmp_path: Path, native_modules: dict[str, Path]) -> Path:
-    shutil.copytree(FIXTURES, tmp_path / "pipelines")
-    shutil.copyfile(native_modules["step_negate"], tmp_path / "pipelines" / "h" / "negate.wasm")
-    shutil.copyfile(native_modules["step_echo"], tmp_path / "pipelines" / "h" / "echo.wasm")
-    return tmp_path
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,15 @@ from click.testing import CliRunner
 
 from wws.cli.main import cli
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "pipelines"
 SECRET = "sk-live-7f3a9c1e5b"
 OTHER = "other-secret-value"
 
 
 @pytest.fixture
-def project(tmp_path: Path, native_modules: dict[str, Path]) -> Path:
-    shutil.copytree(FIXTURES, tmp_path / "pipelines")
-    shutil.copyfile(native_modules["step_env"], tmp_path / "pipelines" / "h" / "env.wasm")
-    (tmp_path / "wws.toml").write_text(f'[secrets]\nOTHER = "{OTHER}"\n')
-    return tmp_path
+def project(project: Path) -> Path:
+    """The pipelines project, with OTHER in its wws.toml's [secrets]."""
+    (project / "wws.toml").write_text(f'[secrets]\nOTHER = "{OTHER}"\n')
+    return project
 
 
 def test_secrets_reach_their_steps_and_are_redacted_everywhere(
