@@ -6,16 +6,13 @@ import json
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.server.conftest import add_worker, free_port
+from tests.server.conftest import add_worker, serving
 from wws.cli.main import cli
 
 
@@ -43,29 +40,6 @@ def test_serve_refuses_to_start_with_a_clear_message(
     result = CliRunner().invoke(cli, ["serve", *arguments])
     assert result.exit_code != 0
     assert message in result.output
-
-
-@contextmanager
-def serving(project: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"wws serve did not start: {process.communicate()}") from None
-                time.sleep(0.1)
-        yield base, process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            process.communicate(timeout=20)
 
 
 @pytest.fixture

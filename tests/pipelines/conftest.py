@@ -12,9 +12,13 @@ NATIVE_STEPS = {"step_negate": "negate.wasm", "step_echo": "echo.wasm", "step_en
 """The C fixtures (tests/fixtures/native) that are step handlers, and their names in `pipelines/h/`."""
 
 
+def make_project(folder: Path, native_modules: dict[str, Path]) -> Path:
+    shutil.copytree(FIXTURES, folder / "pipelines")
+    for module, name in NATIVE_STEPS.items():
+        shutil.copyfile(native_modules[module], folder / "pipelines" / "h" / name)
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path, native_modules: dict[str, Path]) -> Path:
-    shutil.copytree(FIXTURES, tmp_path / "pipelines")
-    for module, name in NATIVE_STEPS.items():
-        shutil.copyfile(native_modules[module], tmp_path / "pipelines" / "h" / name)
-    return tmp_path
+    return make_project(tmp_path, native_modules)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -104,3 +107,31 @@ def running(app: Starlette, port: int | None = None, http_limits: HttpLimits | N
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextlib.contextmanager
+def serving(
+    project: Path, *options: str, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A real `wws serve PROJECT` process (with `options`, and `env` added to the environment), once it answers;
+    yields its base URL and the process; terminates it at the end unless the test did."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), *options]
+    environment = {**os.environ, **(env or {})}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"wws serve did not start: {process.communicate()}") from None
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            process.communicate(timeout=20)

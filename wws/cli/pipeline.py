@@ -15,6 +15,7 @@ from wws.errors import PlanError
 from wws.kv import DEFAULT_KV, open_kv
 from wws.pipelines.plan import Plan, load_plan
 from wws.pipelines.runner import WorkerSteps
+from wws.pipelines.scheduler import RUN_STATUSES
 from wws.pipelines.secrets import resolve as resolve_secrets
 from wws.runtimes.registry import default_registry
 
@@ -103,12 +104,14 @@ def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -
 
 
 @pipeline.command(name="list")
+@click.option("--pipeline", "pipeline_id", default=None, help="Only the runs of this pipeline (its id).")
+@click.option("--status", type=click.Choice(RUN_STATUSES), default=None, help="Only the runs with this status.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @_DIR
-def list_runs(limit: int, project: Path) -> None:
+def list_runs(pipeline_id: str | None, status: str | None, limit: int, project: Path) -> None:
     """List the project's runs, newest first, as JSON lines."""
     with _durable(project) as runs:
-        for summary in runs.list(limit):
+        for summary in runs.list(pipeline_id, status, limit):
             click.echo(json.dumps(summary, ensure_ascii=False))
 
 

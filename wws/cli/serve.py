@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from wws.config.loader import load_http_limits
 from wws.kv import DEFAULT_KV
 from wws.logs import LOG_FORMATS, LogFormat, configure_logging
+from wws.pipelines.catalog import PIPELINES_FOLDER, PIPELINES_PATH, has_pipelines
 from wws.server.app import create_app, normalise_prefix
 from wws.server.http import run_server
 from wws.server.project import Project
@@ -45,6 +46,11 @@ OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
 @click.option("--header-timeout-ms", type=click.IntRange(1), help="Time for a request's headers (408). [10000]")
 @click.option("--body-timeout-ms", type=click.IntRange(1), help="Time for a body, +1 s per 500 bytes received. [20000]")
 @click.option("--keep-alive-timeout-ms", type=click.IntRange(1), help="Idle time a connection is kept. [5000]")
+@click.option(
+    "--pipelines-token-env",
+    metavar="NAME",
+    help="Variable holding the bearer token of /_wws/pipelines (default: loopback clients only).",
+)
 @click.pass_context
 def serve(  # noqa: PLR0917 - click passes every option
     context: click.Context,
@@ -63,6 +69,7 @@ def serve(  # noqa: PLR0917 - click passes every option
     header_timeout_ms: int | None,
     body_timeout_ms: int | None,
     keep_alive_timeout_ms: int | None,
+    pipelines_token_env: str | None,
 ) -> None:
     """Serve every worker under PATH (default: the current folder): each handler file is a route, `public/` holds
     static files.
@@ -74,13 +81,17 @@ def serve(  # noqa: PLR0917 - click passes every option
         raise click.ClickException(f"{path} is not a folder")
     if kv == "memory" and workers > 1:
         raise click.ClickException("--kv memory lives in one process: with --workers, use sqlite or redis://")
-    options = ServeOptions(str(path.resolve()), prefix, ignore, cors, kv, debug, watch, log_format, verbose)
+    options = ServeOptions(
+        str(path.resolve()), prefix, ignore, cors, kv, debug, watch, log_format, verbose, pipelines_token_env
+    )
     app = options.create_app()
     project: Project = app.state.project
-    if not project.workers and not project.public.folder.is_dir():
+    if not project.workers and not project.public.folder.is_dir() and not has_pipelines(project.root):
         project.close()
         failed = f" ({len(project.failed)} could not load: see above)" if project.failed else ""
-        raise click.ClickException(f"nothing to serve under {path}: no worker{failed} and no public/ folder")
+        raise click.ClickException(
+            f"nothing to serve under {path}: no worker{failed}, no public/ folder, no pipelines/ folder"
+        )
     _print_table(project, normalise_prefix(prefix), host, port)
     given = {
         "max_header_bytes": max_header_bytes,
@@ -112,6 +123,7 @@ class ServeOptions:
     watch: bool
     log_format: LogFormat
     verbose: bool
+    pipelines_token_env: str | None = None
 
     def create_app(self) -> Starlette:
         return create_app(
@@ -122,6 +134,7 @@ class ServeOptions:
             kv=self.kv,
             debug=self.debug,
             watch=self.watch,
+            pipelines_token_env=self.pipelines_token_env,
         )
 
 
@@ -141,6 +154,8 @@ def _print_table(project: Project, prefix: str, host: str, port: int) -> None:
         rows.append((url, worker.relative_path, worker.runtime.language))
     if project.public.folder.is_dir():
         rows.append((f"{prefix}/*", "public/", "static"))
+    if has_pipelines(project.root):
+        rows.append((f"{prefix}{PIPELINES_PATH}", f"{PIPELINES_FOLDER}/", "pipelines"))
     width = max((len(url) for url, _, _ in rows), default=0)
     for url, file, language in rows:
         click.echo(f"  {url:{width}}  -> {file} ({language})")

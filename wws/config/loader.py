@@ -17,7 +17,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from wws.config.model import DEFAULT_KV_BINDING, HttpLimits, HttpRequests, Isolation, Limits, Mount, WorkerConfig
+from wws.config.model import (
+    DEFAULT_KV_BINDING,
+    HttpLimits,
+    HttpRequests,
+    Isolation,
+    Limits,
+    Mount,
+    PipelinesSettings,
+    WorkerConfig,
+)
 from wws.errors import ConfigError
 
 T = TypeVar("T")
@@ -109,6 +118,7 @@ def _cached_project_defaults(
     parser = _Parser(path, text, dict(environ))
     parser.http_limits(raw.pop("http", {}))  # the server's, not a worker's: only wws.toml has it
     parser.secrets(raw.pop("secrets", {}))  # the pipelines' steps', never a worker's
+    parser.pipelines(raw.pop("pipelines", {}))  # the server's
     parser.parse(raw)
     for folder in raw.get("folders", []):
         # Relative to wws.toml, not to the worker that inherits it.
@@ -124,6 +134,16 @@ def load_http_limits(project_root: Path, environ: Mapping[str, str] | None = Non
     text = path.read_text(encoding="utf-8")
     parser = _Parser(path, text, os.environ if environ is None else environ)
     return parser.http_limits(_read_toml(path, text).get("http", {}))
+
+
+def load_pipelines_settings(project_root: Path) -> PipelinesSettings:
+    """The `[pipelines]` table of the project's `wws.toml` (defaults without one), validated."""
+    path = project_root / PROJECT_CONFIG
+    if not path.is_file():
+        return PipelinesSettings()
+    text = path.read_text(encoding="utf-8")
+    parser = _Parser(path, text, os.environ)
+    return parser.pipelines(_read_toml(path, text).get("pipelines", {}))
 
 
 def load_secrets(project_root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -319,6 +339,22 @@ class _Parser:
         self._no_unknown(table, known, "http.")
         defaults = HttpLimits()
         return HttpLimits(**{key: self._positive(table, key, getattr(defaults, key), "http.") for key in known})
+
+    def pipelines(self, value: Any) -> PipelinesSettings:
+        table = self._table(value, "pipelines")
+        self._no_unknown(table, {"token", "large_output_bytes"}, "pipelines.")
+        defaults = PipelinesSettings()
+        token = self._typed(table, "token", str, "", "pipelines.")
+        match = _VAR_REF.match(token)
+        if token and (match is None or match["default"] is not None):
+            raise self.error(
+                "pipelines.token",
+                'must name the environment variable that holds the token ("$NAME"): a token does not belong in a file',
+            )
+        return PipelinesSettings(
+            token_env=(match["braced"] or match["bare"]) if match else None,
+            large_output_bytes=self._positive(table, "large_output_bytes", defaults.large_output_bytes, "pipelines."),
+        )
 
     def _limits(self, value: Any) -> Limits:
         table = self._table(value, "limits")

@@ -88,6 +88,17 @@ class HttpLimits:
     """How long a connection may stay idle between requests (or before its first one)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PipelinesSettings:
+    """`[pipelines]` in the project's `wws.toml` (or `wws serve` options): how its pipelines are served."""
+
+    token_env: str | None = None
+    """The environment variable holding the bearer token every request to `/_wws/pipelines` must carry. Without
+    one, only loopback clients may call those routes."""
+    large_output_bytes: int = 256 * 1024
+    """A step output larger than this is stored once, by content hash, and passed on by reference."""
+
+
 DEFAULT_KV_BINDING = "KV"
 
 

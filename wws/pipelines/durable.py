@@ -23,14 +23,18 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
+import json
 import os
 import socket
 import threading
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
-from dbos import DBOS, DBOSConfig, SetWorkflowID
+from dbos import DBOS, DBOSConfig, SetWorkflowAttributes, SetWorkflowID, WorkflowStatus
 from dbos._error import DBOSStreamTimeoutError
 from dbos._serialization import DBOSPortableJSONSerializer
 
@@ -51,6 +55,8 @@ EVENTS_STREAM = "events"
 """The DBOS stream of a run's events (a batch after each step settles, in order; see `Scheduler`), closed when the
 run ends. A run's record as it stands is rebuilt from them: one write per step, however large the run."""
 WORKFLOW_NAME = "wws-pipeline-run"
+POLL_SECONDS = 0.05
+"""How often a follower of a run's events looks for new ones, when nothing tells it (SQLite cannot)."""
 
 _current: list[PipelineRuns] = []
 """The launched `PipelineRuns` of this process: DBOS's workflows are module functions, and find it here."""
@@ -108,12 +114,39 @@ class PipelineRuns:
                 plan = self._plans[key] = parse_plan(Path(plan_file), plan_text, default_registry())
             return plan
 
+    def start(
+        self, plan: Plan, plan_text: str, run_input: Any, run_id: str | None = None, idempotency_key: str | None = None
+    ) -> StartedRun:
+        """Start a run of `plan` in the background (it goes on in this process) and say which.
+
+        With an `idempotency_key`, the run's id is derived from the pipeline and the key: the same key starts the
+        run once and then names it, and with another input raises `IdempotencyConflict`. With the id of an
+        unfinished run, resume it; of a finished one, nothing happens."""
+        digest = input_digest(run_input)
+        if idempotency_key is not None:
+            run_id = idempotent_run_id(plan.id, idempotency_key)
+            existing = DBOS.get_workflow_status(run_id)
+            if existing is not None:
+                _check_digest(existing, digest)
+                return StartedRun(run_id, _summary(existing)["status"], created=False)
+        run_id = run_id or new_run_id(plan.id)
+        attributes = {"pipeline": plan.id, "status": "running", "input_digest": digest}
+        with SetWorkflowID(run_id), SetWorkflowAttributes(attributes):
+            DBOS.start_workflow(_pipeline_run, str(plan.file), plan_text, run_input)
+        if idempotency_key is not None:  # two requests with one key at once: one of them started the run
+            status = DBOS.get_workflow_status(run_id)
+            assert status is not None
+            _check_digest(status, digest)
+        return StartedRun(run_id, "running", created=True)
+
     def run(self, plan: Plan, plan_text: str, run_input: Any, run_id: str | None = None) -> dict[str, Any]:
         """Run `plan` to its end and return its record. With the id of an unfinished run, resume it; of a finished
         one, return its record."""
-        with SetWorkflowID(run_id or uuid.uuid4().hex):
-            handle = DBOS.start_workflow(_pipeline_run, str(plan.file), plan_text, run_input)
-        return cast(dict[str, Any], handle.get_result())  # an async workflow's result, awaited by DBOS
+        run_id = self.start(plan, plan_text, run_input, run_id).run_id
+        return cast(dict[str, Any], DBOS.retrieve_workflow(run_id).get_result())
+
+    def exists(self, run_id: str) -> bool:
+        return DBOS.get_workflow_status(run_id) is not None
 
     def show(self, run_id: str) -> dict[str, Any] | None:
         """A run's record as it stands, or None for an unknown run."""
@@ -138,20 +171,114 @@ class PipelineRuns:
             pass  # the run goes on: these are its events so far
         return events
 
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The project's runs, newest first: id, pipeline, status, when it started."""
-        runs = []
-        for status in DBOS.list_workflows(name=WORKFLOW_NAME, sort_desc=True, limit=limit):
-            record = self.show(status.workflow_id) or {}
-            runs.append(
-                {
-                    "run_id": status.workflow_id,
-                    "pipeline": record.get("pipeline"),
-                    "status": record.get("status"),
-                    "created_at": status.created_at,
-                }
-            )
-        return runs
+    async def follow(
+        self, run_id: str, after: int = 0, idle_seconds: float = 15.0
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """The run's events numbered above `after`, as they come, until its last one; None after every
+        `idle_seconds` without any (a chance to keep a connection alive)."""
+        offset = 0  # batches read so far
+        while True:
+            try:
+                async for batch in DBOS.read_stream_async(
+                    run_id,
+                    EVENTS_STREAM,
+                    offset=offset,
+                    polling_interval_sec=POLL_SECONDS,
+                    timeout_seconds=idle_seconds,
+                ):
+                    offset += 1
+                    for event in batch:
+                        if event["id"] > after:
+                            yield event
+                return
+            except DBOSStreamTimeoutError:
+                yield None
+
+    def list(self, pipeline: str | None = None, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The project's runs (of one pipeline, with one status, if given), newest first: their id, pipeline,
+        status, and when they were created and last changed (ISO 8601, UTC)."""
+        query: dict[str, Any] = {
+            "name": WORKFLOW_NAME,
+            "workflow_id_prefix": f"{pipeline}{RUN_ID_SEPARATOR}" if pipeline else None,
+            "sort_desc": True,
+            "load_input": False,
+            "load_output": False,
+        }
+        if status == "running":
+            query["status"] = ["PENDING", "ENQUEUED"]
+        elif status is not None:  # the finished status is one of the run's attributes: sift them here
+            query["status"] = ["SUCCESS"] if status != "failed" else None
+        found: list[dict[str, Any]] = []
+        page = limit if status in (None, "running") else max(limit, 100)
+        offset = 0
+        while len(found) < limit:
+            batch = DBOS.list_workflows(**query, limit=page, offset=offset)
+            found.extend(summary for summary in map(_summary, batch) if status is None or summary["status"] == status)
+            if len(batch) < page:
+                break
+            offset += page
+        return found[:limit]
+
+
+RUN_ID_SEPARATOR = "."
+"""Between a run id's pipeline and its unique part (`age-gate.3f9c…`): not allowed in pipeline ids, so the runs of
+one pipeline are the ids with its prefix."""
+
+
+def new_run_id(pipeline: str) -> str:
+    return f"{pipeline}{RUN_ID_SEPARATOR}{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class StartedRun:
+    run_id: str
+    status: str
+    created: bool
+    """False when an idempotency key named a run started before."""
+
+
+class IdempotencyConflict(WwsError):
+    """An idempotency key that started a run with another input."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        super().__init__(f"this Idempotency-Key started the run {run_id} with another input")
+
+
+def idempotent_run_id(pipeline: str, key: str) -> str:
+    """The run id an idempotency key stands for, in one pipeline."""
+    return f"{pipeline}{RUN_ID_SEPARATOR}{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}"
+
+
+def input_digest(run_input: Any) -> str:
+    """A run input's fingerprint: equal for equal JSON values, whatever their key order or spacing."""
+    canonical = json.dumps(run_input, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def _check_digest(status: WorkflowStatus, digest: str) -> None:
+    if (status.attributes or {}).get("input_digest") != digest:
+        raise IdempotencyConflict(status.workflow_id)
+
+
+def _summary(status: WorkflowStatus) -> dict[str, Any]:
+    attributes = status.attributes or {}
+    run_status = attributes.get("status")
+    if status.status not in ("PENDING", "ENQUEUED", "SUCCESS"):
+        run_status = "failed"  # the workflow itself ended in an error (a bug of wws)
+    return {
+        "run_id": status.workflow_id,
+        "pipeline": attributes.get("pipeline"),
+        "status": run_status,
+        "created_at": _iso(status.created_at),
+        "updated_at": _iso(status.updated_at),
+    }
+
+
+def _iso(epoch_ms: int | None) -> str | None:
+    if epoch_ms is None:
+        return None
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ExecutorLease:
@@ -236,6 +363,8 @@ async def _pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[
         else:
             scheduler.complete(step_id, outcome["output"], outcome["attempts"])
     record = scheduler.finish(run_id)
+    # Listed with its final status before its last event says it is over: whoever reacts to it finds it so.
+    await DBOS.update_workflow_attributes_async(run_id, {"status": record["status"]}, merge=True)
     await _publish(scheduler)
     await DBOS.close_stream_async(EVENTS_STREAM)
     return record

@@ -89,6 +89,9 @@ class StepRecord:
         }
 
 
+RUN_STATUSES = ("running", "completed", "failed", "cancelled")
+"""What a run's `status` may be."""
+
 _SETTLED = {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 
 

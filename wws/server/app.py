@@ -10,31 +10,38 @@ operator's log line names the worker, the request id and the cause.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.datastructures import URL
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from wws.config.loader import load_pipelines_settings
 from wws.errors import LoadError, RequestTooLarge, WorkerBusy, WorkerError
 from wws.kv import DEFAULT_KV
 from wws.logs import access_log
 from wws.messages import WorkerRequest, WorkerResponse
-from wws.runtimes.registry import RuntimeRegistry
+from wws.pipelines.catalog import PIPELINES_PATH, has_pipelines
+from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox
 from wws.server.guests import GuestThreads
 from wws.server.project import Project
 from wws.server.reload import ProjectWatcher
 from wws.server.static import request_path
 from wws.worker.worker import Worker
+
+if TYPE_CHECKING:
+    from wws.pipelines.http import PipelinesService
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +68,28 @@ def create_app(
     watch: bool = False,
     sandbox: Sandbox | None = None,
     registry: RuntimeRegistry | None = None,
+    pipelines_token_env: str | None = None,
 ) -> Starlette:
     """The ASGI app for the project at `path`. Discovers routes and reads configs now; loads each worker on first use.
 
     `prefix` mounts everything (routes and public files) under a path; `cors` lists the origins allowed to call it
     from browsers (`*` for any); `kv` names the KV backend (`sqlite`, `memory`, `redis://…`); `watch` reloads what
-    changes on disk while the app runs (see `wws.server.reload`).
+    changes on disk while the app runs (see `wws.server.reload`). A project with a `pipelines/` folder also serves
+    its pipelines under `<prefix>/_wws/pipelines` (see `wws.pipelines.http`; `pipelines_token_env` names the
+    variable holding their token, overriding `[pipelines] token` in `wws.toml`).
     """
     project = Project(Path(path), sandbox=sandbox, registry=registry, ignore=ignore, kv=kv)
     endpoint = ProjectEndpoint(project, prefix=normalise_prefix(prefix), debug=debug)
+    routes: list[BaseRoute] = []
+    pipelines = None
+    if has_pipelines(project.root):
+        try:
+            pipelines = _pipelines_service(project, sandbox, registry, pipelines_token_env)
+        except BaseException:
+            project.close()
+            raise
+        routes.extend(pipelines.routes(normalise_prefix(prefix) + PIPELINES_PATH))
+    routes.append(Route("/{path:path}", endpoint))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,10 +98,14 @@ def create_app(
             watcher.start()
         app.state.watcher = watcher
         try:
+            if pipelines is not None:
+                await pipelines.start()
             yield
         finally:
             if watcher is not None:
                 watcher.stop()
+            if pipelines is not None:
+                await pipelines.stop()
             endpoint.threads.close()
             project.close()  # stores alive at interpreter exit upset wasmtime
 
@@ -98,9 +122,30 @@ def create_app(
                 expose_headers=["*"],
             )
         )
-    app = Starlette(routes=[Route("/{path:path}", endpoint)], middleware=middleware, lifespan=lifespan, debug=False)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, debug=False)
     app.state.project = project
+    app.state.pipelines = pipelines
     return app
+
+
+def _pipelines_service(
+    project: Project, sandbox: Sandbox | None, registry: RuntimeRegistry | None, token_env: str | None
+) -> PipelinesService:
+    """The project's pipelines, sharing its KV store and fetcher (imported here: DBOS is slow to import, and only
+    projects with pipelines need it)."""
+    from wws.pipelines.http import PipelinesService  # noqa: PLC0415
+
+    settings = load_pipelines_settings(project.root)
+    if token_env is not None:
+        settings = dataclasses.replace(settings, token_env=token_env)
+    return PipelinesService(
+        project.root,
+        registry=registry or default_registry(),
+        settings=settings,
+        kv=project.kv,
+        sandbox=sandbox,
+        fetcher=project.fetcher,
+    )
 
 
 def normalise_prefix(prefix: str) -> str:
