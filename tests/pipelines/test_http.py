@@ -289,3 +289,46 @@ def test_a_run_cut_off_by_the_death_of_its_server_resumes_when_a_server_starts_a
     assert counts(project) == {"a": "1", "b": "2", "c": "1"}
     assert [event["id"] for event in events] == list(range(1, len(events) + 1)), "events survive the restart"
     assert events[-1]["event"] == "run-complete"
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_run_within_a_second_and_discards_the_late_result(
+    tmp_path: Path, native_modules: dict[str, Path]
+) -> None:
+    project = make_project(tmp_path, native_modules)
+    steps = [
+        {"id": "long", "handler": "h/count.js", "config": {"name": "long", "wait_first": 3000}, "next": {"next": True}},
+        {"id": "next", "handler": "h/count.js", "config": {"name": "next"}},
+        {"id": "other", "handler": "h/count.js", "config": {"name": "other"}},
+    ]
+    (project / "pipelines" / "long.json").write_text(json.dumps({"steps": steps}))
+    with serving(project) as (base, _):
+        run_id = httpx.post(f"{base}{API}/long/runs", json=1).json()["run_id"]
+        deadline = time.monotonic() + 60
+        while counts(project, ("long",))["long"] != "1":  # the long step runs (it waits 3 s)
+            assert time.monotonic() < deadline, "the long step never started"
+            time.sleep(0.02)
+        asked = time.monotonic()
+        cancelled = httpx.post(f"{base}{API}/runs/{run_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert time.monotonic() - asked < 1.5
+        assert cancelled.json() == {"run_id": run_id, "status": "cancelled"}
+        record = httpx.get(f"{base}{API}/runs/{run_id}").json()
+        assert record["status"] == "cancelled"
+        assert record["error"]["type"] == "Cancelled"
+        assert record["steps"]["long"]["status"] == "cancelled"
+        assert record["steps"]["next"]["status"] == "cancelled"
+        assert record["steps"]["other"]["status"] == "completed"  # it ended before the cancel
+        events = server_sent(httpx.get(f"{base}{API}/runs/{run_id}/events", timeout=30).text)
+        assert events[-1]["event"] == "run-error"
+        assert events[-1]["data"]["status"] == "cancelled"
+
+        time.sleep(3.5)  # the long step's guest has answered by now: nothing changes
+        assert httpx.get(f"{base}{API}/runs/{run_id}").json() == record
+        assert counts(project, ("next",))["next"] is None, "no step starts after a cancel"
+        again = httpx.post(f"{base}{API}/runs/{run_id}/cancel")
+        assert again.status_code == 409
+        assert again.json()["status"] == "cancelled"
+        listed = httpx.get(f"{base}{API}/long/runs", params={"status": "cancelled"}).json()["runs"]
+        assert [run["run_id"] for run in listed] == [run_id]
+        assert httpx.post(f"{base}{API}/runs/long.nothing/cancel").status_code == 404

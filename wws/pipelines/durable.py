@@ -24,6 +24,7 @@ import asyncio
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -32,17 +33,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
-from dbos import DBOS, DBOSConfig, SetWorkflowAttributes, SetWorkflowID, WorkflowStatus
-from dbos._error import DBOSStreamTimeoutError
+from dbos import DBOS, DBOSConfig, SetWorkflowAttributes, SetWorkflowID, WorkflowHandle, WorkflowStatus
+from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSStreamTimeoutError, DBOSWorkflowCancelledError
 from dbos._serialization import DBOSPortableJSONSerializer
 
 from wws.errors import WwsError
 from wws.pipelines.executor import attempts
 from wws.pipelines.plan import Plan, parse_plan
 from wws.pipelines.runner import WorkerSteps
-from wws.pipelines.scheduler import Scheduler, Severity, StepError, record_from_events
+from wws.pipelines.scheduler import Scheduler, Severity, StepError, cancelled_ending, record_from_events
 from wws.runtimes.registry import default_registry
 
 APP_NAME = "wws-pipelines"
@@ -55,8 +56,12 @@ EVENTS_STREAM = "events"
 """The DBOS stream of a run's events (a batch after each step settles, in order; see `Scheduler`), closed when the
 run ends. A run's record as it stands is rebuilt from them: one write per step, however large the run."""
 WORKFLOW_NAME = "wws-pipeline-run"
+NOTIFICATION_POLL_SECONDS = 0.1
+"""How often a waiting run looks for a message (a cancel, a resolved wait) in SQLite, which cannot notify it."""
 POLL_SECONDS = 0.05
 """How often a follower of a run's events looks for new ones, when nothing tells it (SQLite cannot)."""
+
+log = logging.getLogger(__name__)
 
 _current: list[PipelineRuns] = []
 """The launched `PipelineRuns` of this process: DBOS's workflows are module functions, and find it here."""
@@ -72,6 +77,7 @@ class PipelineRuns:
         self.lease = ExecutorLease(self.project / EXECUTORS_FOLDER)
         self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}
+        self._aborted: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def launch(self) -> None:
@@ -85,11 +91,13 @@ class PipelineRuns:
             "application_version": APP_VERSION,
             "executor_id": self.executor_id,
             "serializer": DBOSPortableJSONSerializer(),
+            "notification_listener_polling_interval_sec": NOTIFICATION_POLL_SECONDS,
             "log_level": "ERROR",  # its warnings (a recovered run re-queued) are not the operator's business
         }
         _current.append(self)
         try:
             self.lease.acquire()
+            logging.getLogger("dbos").addFilter(_quiet_cancels)
             DBOS(config=config)
             DBOS.launch()
             dead = self.lease.dead_executors()
@@ -102,6 +110,7 @@ class PipelineRuns:
 
     def close(self) -> None:
         DBOS.destroy()
+        logging.getLogger("dbos").removeFilter(_quiet_cancels)
         self.lease.release()
         _current.clear()
 
@@ -113,6 +122,26 @@ class PipelineRuns:
             if plan is None:
                 plan = self._plans[key] = parse_plan(Path(plan_file), plan_text, default_registry())
             return plan
+
+    def aborted(self, run_id: str) -> threading.Event:
+        """Set when the run is cancelled in this process: its steps start no new attempt."""
+        with self._lock:
+            return self._aborted.setdefault(run_id, threading.Event())
+
+    def abort(self, run_id: str) -> None:
+        self.aborted(run_id).set()
+
+    def forget(self, run_id: str) -> None:
+        with self._lock:
+            self._aborted.pop(run_id, None)
+
+    def cancel(self, run_id: str) -> None:
+        """Stop the run, wherever it runs: DBOS marks it cancelled at once and refuses its every operation from then
+        on (no step starts, no late result is recorded); here, its steps start no new attempt. Its last events
+        (the running steps and the run cancelled) are told by `show` and `follow`, from the events it has."""
+        DBOS.cancel_workflow(run_id)
+        self.abort(run_id)
+        log.info("pipeline run %s: cancelled", run_id)
 
     def start(
         self, plan: Plan, plan_text: str, run_input: Any, run_id: str | None = None, idempotency_key: str | None = None
@@ -132,18 +161,20 @@ class PipelineRuns:
         run_id = run_id or new_run_id(plan.id)
         attributes = {"pipeline": plan.id, "status": "running", "input_digest": digest}
         with SetWorkflowID(run_id), SetWorkflowAttributes(attributes):
-            DBOS.start_workflow(_pipeline_run, str(plan.file), plan_text, run_input)
+            handle = DBOS.start_workflow(_pipeline_run, str(plan.file), plan_text, run_input)
         if idempotency_key is not None:  # two requests with one key at once: one of them started the run
             status = DBOS.get_workflow_status(run_id)
             assert status is not None
             _check_digest(status, digest)
-        return StartedRun(run_id, "running", created=True)
+        return StartedRun(run_id, "running", created=True, handle=handle)
 
     def run(self, plan: Plan, plan_text: str, run_input: Any, run_id: str | None = None) -> dict[str, Any]:
         """Run `plan` to its end and return its record. With the id of an unfinished run, resume it; of a finished
         one, return its record."""
-        run_id = self.start(plan, plan_text, run_input, run_id).run_id
-        return cast(dict[str, Any], DBOS.retrieve_workflow(run_id).get_result())
+        started = self.start(plan, plan_text, run_input, run_id)
+        handle = started.handle or DBOS.retrieve_workflow(started.run_id)
+        record: dict[str, Any] = handle.get_result()
+        return record
 
     def exists(self, run_id: str) -> bool:
         return DBOS.get_workflow_status(run_id) is not None
@@ -155,9 +186,12 @@ class PipelineRuns:
             return None
         if status.status == "SUCCESS":
             return dict(status.output or {})
-        record = record_from_events(run_id, self.events(run_id))
-        if status.status not in ("PENDING", "ENQUEUED"):
-            record["status"] = "failed"  # the workflow itself ended in an error (a bug of wws, or cancelled)
+        events = self.events(run_id)
+        if status.status == "CANCELLED":
+            events += cancelled_ending(events)
+        record = record_from_events(run_id, events)
+        if status.status not in ("PENDING", "ENQUEUED", "CANCELLED"):
+            record["status"] = "failed"  # the workflow itself ended in an error (a bug of wws)
         return record
 
     def events(self, run_id: str, after: int = 0, wait_seconds: float = 0.0) -> list[dict[str, Any]]:
@@ -179,20 +213,29 @@ class PipelineRuns:
         offset = 0  # batches read so far
         while True:
             try:
-                async for batch in DBOS.read_stream_async(
+                batches = DBOS.read_stream_async(
                     run_id,
                     EVENTS_STREAM,
                     offset=offset,
                     polling_interval_sec=POLL_SECONDS,
                     timeout_seconds=idle_seconds,
-                ):
+                )
+                async for batch in batches:
                     offset += 1
                     for event in batch:
                         if event["id"] > after:
                             yield event
-                return
+                break
             except DBOSStreamTimeoutError:
                 yield None
+        status = await asyncio.to_thread(DBOS.get_workflow_status, run_id)
+        if status is not None and status.status == "CANCELLED":  # its stream ended without its last events
+            for event in await asyncio.to_thread(self._cancelled_ending, run_id):
+                if event["id"] > after:
+                    yield event
+
+    def _cancelled_ending(self, run_id: str) -> list[dict[str, Any]]:
+        return cancelled_ending(self.events(run_id))
 
     def list(self, pipeline: str | None = None, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The project's runs (of one pipeline, with one status, if given), newest first: their id, pipeline,
@@ -206,10 +249,14 @@ class PipelineRuns:
         }
         if status == "running":
             query["status"] = ["PENDING", "ENQUEUED"]
-        elif status is not None:  # the finished status is one of the run's attributes: sift them here
-            query["status"] = ["SUCCESS"] if status != "failed" else None
+        elif status == "cancelled":
+            query["status"] = ["CANCELLED"]
+        elif status is not None:  # completed or failed: one of the run's attributes, sifted here
+            query["status"] = (
+                ["SUCCESS"] if status == "completed" else ["SUCCESS", "ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+            )
         found: list[dict[str, Any]] = []
-        page = limit if status in (None, "running") else max(limit, 100)
+        page = limit if status in (None, "running", "cancelled") else max(limit, 100)
         offset = 0
         while len(found) < limit:
             batch = DBOS.list_workflows(**query, limit=page, offset=offset)
@@ -235,6 +282,8 @@ class StartedRun:
     status: str
     created: bool
     """False when an idempotency key named a run started before."""
+    handle: WorkflowHandle[Any] | None = None
+    """The run's handle, when it started in this call (its result is then awaited in this process)."""
 
 
 class IdempotencyConflict(WwsError):
@@ -264,7 +313,9 @@ def _check_digest(status: WorkflowStatus, digest: str) -> None:
 def _summary(status: WorkflowStatus) -> dict[str, Any]:
     attributes = status.attributes or {}
     run_status = attributes.get("status")
-    if status.status not in ("PENDING", "ENQUEUED", "SUCCESS"):
+    if status.status == "CANCELLED":
+        run_status = "cancelled"
+    elif status.status not in ("PENDING", "ENQUEUED", "SUCCESS"):
         run_status = "failed"  # the workflow itself ended in an error (a bug of wws)
     return {
         "run_id": status.workflow_id,
@@ -279,6 +330,13 @@ def _iso(epoch_ms: int | None) -> str | None:
     if epoch_ms is None:
         return None
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _quiet_cancels(record: logging.LogRecord) -> bool:
+    """Leave out DBOS's traceback for a run that stopped because it was cancelled: that is no error
+    (`PipelineRuns.cancel` says it in one line)."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, DBOSAwaitedWorkflowCancelledError | DBOSWorkflowCancelledError)
 
 
 class ExecutorLease:
@@ -337,31 +395,38 @@ def _runs() -> PipelineRuns:
 @DBOS.workflow(name=WORKFLOW_NAME)
 async def _pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[str, Any]:
     """One run: each step (with its retries) a DBOS step, started as soon as its upstreams have settled; the
-    completions settled one at a time, in the order the completion log records; the record after each."""
+    completions settled one at a time, in the order the completion log records; the events after each.
+
+    A cancelled run (`PipelineRuns.cancel`) stops at its next DBOS operation: DBOS refuses them all from then on."""
     runs = _runs()
     plan = runs.plan(plan_file, plan_text)
     run_id = DBOS.workflow_id or ""
     scheduler = Scheduler(plan, run_input)
     running: dict[str, asyncio.Task[dict[str, Any]]] = {}
-    while True:
-        for step_id, state in scheduler.start():
-            running[step_id] = asyncio.create_task(_pipeline_step(plan_file, plan_text, run_id, step_id, state))
-        if not running:
-            break
-        await _publish(scheduler)  # the last settlement's events and the starts it allowed, in one write
-        await asyncio.sleep(0)  # the new steps take their places in the workflow's record before anything else
-        done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
-        first = min(step_id for step_id, task in running.items() if task in done)
-        # What this run settled next the first time it got here; with one step running there is no choice to log.
-        step_id = await _settled_next(first) if len(running) > 1 else first
-        outcome = await running.pop(step_id)
-        if outcome["error"] is not None:
-            error = StepError(
-                Severity(outcome["error"]["severity"]), outcome["error"]["type"], outcome["error"]["message"]
-            )
-            scheduler.fail(step_id, error, outcome["attempts"])
-        else:
-            scheduler.complete(step_id, outcome["output"], outcome["attempts"])
+    try:
+        while True:
+            for step_id, state in scheduler.start():
+                running[step_id] = asyncio.create_task(_pipeline_step(plan_file, plan_text, run_id, step_id, state))
+            if not running:
+                break
+            await _publish(scheduler)  # the last settlement's events and the starts it allowed, in one write
+            await asyncio.sleep(0)  # the new steps take their places in the workflow's record before anything else
+            done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+            first = min(step_id for step_id, task in running.items() if task in done)
+            # What this run settled next the first time it got here; with one step running there is no choice.
+            step_id = await _settled_next(first) if len(running) > 1 else first
+            outcome = await running.pop(step_id)
+            if outcome["error"] is not None:
+                error = StepError(
+                    Severity(outcome["error"]["severity"]), outcome["error"]["type"], outcome["error"]["message"]
+                )
+                scheduler.fail(step_id, error, outcome["attempts"])
+            else:
+                scheduler.complete(step_id, outcome["output"], outcome["attempts"])
+    finally:
+        for task in running.values():  # a cancelled run: its steps' late results are not wanted
+            task.cancel()
+        runs.forget(run_id)
     record = scheduler.finish(run_id)
     # Listed with its final status before its last event says it is over: whoever reacts to it finds it so.
     await DBOS.update_workflow_attributes_async(run_id, {"status": record["status"]}, merge=True)
@@ -390,7 +455,9 @@ async def _pipeline_step(plan_file: str, plan_text: str, run_id: str, step_id: s
     """Every attempt of one step, on a thread (guests never run on the event loop)."""
     runs = _runs()
     plan = runs.plan(plan_file, plan_text)
-    outcome = await asyncio.to_thread(attempts, plan, plan.step(step_id), state, runs.steps.runner(plan, run_id))
+    runner = runs.steps.runner(plan, run_id)
+    aborted = runs.aborted(run_id)
+    outcome = await asyncio.to_thread(attempts, plan, plan.step(step_id), state, runner, aborted=aborted)
     return {
         "attempts": outcome.attempts,
         "output": outcome.output,

@@ -5,6 +5,7 @@
     GET  /_wws/pipelines/{id}/runs?status=&limit= the runs of a pipeline, newest first
     GET  /_wws/pipelines/runs/{run_id}            a run's record
     GET  /_wws/pipelines/runs/{run_id}/events     its events, as Server-Sent Events (Last-Event-ID resumes)
+    POST /_wws/pipelines/runs/{run_id}/cancel     stop it: no new step starts, running ones are cancelled
 
 JSON in and out; bad input gets a 4xx whose `error` says what is wrong, and starts nothing. These routes start and
 steer work, so they are closed by default: without a token only loopback clients may call them (403 for others);
@@ -92,6 +93,7 @@ class PipelinesService:
             self._route("/", "GET", self.list_pipelines),
             self._route("/runs/{run_id}", "GET", self.show_run),
             self._route("/runs/{run_id}/events", "GET", self.run_events),
+            self._route("/runs/{run_id}/cancel", "POST", self.cancel_run),
             self._route("/{pipeline}/runs", "POST", self.start_run),
             self._route("/{pipeline}/runs", "GET", self.list_runs),
         ]
@@ -110,7 +112,7 @@ class PipelinesService:
             try:
                 return await handler(request)
             except ApiError as exc:
-                return _error(exc.status, exc.message, **exc.extra)
+                return _error(exc.code, exc.message, **exc.extra)
 
         return Route(path, endpoint, methods=[method])
 
@@ -181,6 +183,26 @@ class PipelinesService:
         events = self.runs.follow(run_id, int(after_text), KEEP_ALIVE_SECONDS)
         return StreamingResponse(_server_sent(events), media_type="text/event-stream", headers=_SSE_HEADERS)
 
+    async def cancel_run(self, request: Request) -> Response:
+        """Stop a running run: cancelled at once, wherever it runs (see `PipelineRuns.cancel`)."""
+        run_id = request.path_params["run_id"]
+        await self._running(run_id)
+        await asyncio.to_thread(self.runs.cancel, run_id)
+        record = await asyncio.to_thread(self.runs.show, run_id)
+        status = record["status"] if record else "unknown"
+        if status != "cancelled":
+            raise ApiError(409, f"the run ended ({status}) before it could be cancelled", status=status)
+        return JSONResponse({"run_id": run_id, "status": "cancelled"})
+
+    async def _running(self, run_id: str) -> dict[str, Any]:
+        """The record of a run still running; 404 for an unknown run, 409 for a finished one."""
+        record = await asyncio.to_thread(self.runs.show, run_id)
+        if record is None:
+            raise ApiError(404, f"no run '{run_id}'")
+        if record["status"] != "running":
+            raise ApiError(409, f"the run is already {record['status']}", status=record["status"])
+        return record
+
     async def list_runs(self, request: Request) -> Response:
         pipeline_id = request.path_params["pipeline"]
         status = request.query_params.get("status") or None
@@ -198,9 +220,9 @@ class PipelinesService:
 class ApiError(Exception):
     """A request the API refuses: its status and what is wrong (with more fields for the JSON answer)."""
 
-    def __init__(self, status: int, message: str, **extra: Any):
+    def __init__(self, code: int, message: str, **extra: Any):
         super().__init__(message)
-        self.status = status
+        self.code = code
         self.message = message
         self.extra = extra
 
@@ -297,8 +319,8 @@ async def _server_sent(events: AsyncIterator[dict[str, Any] | None]) -> AsyncIte
         yield f"id: {event['id']}\nevent: {event['event']}\ndata: {data}\n\n"
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def _error(code: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=code)
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:

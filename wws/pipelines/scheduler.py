@@ -327,7 +327,8 @@ def record_from_events(run_id: str, events: list[dict[str, Any]]) -> dict[str, A
         elif kind == "step-complete":
             steps[data["step"]].update(status="completed", attempt=data["attempt"], output=data["output"])
         elif kind == "step-error":
-            steps[data["step"]].update(status="failed", attempt=data["attempt"], error=data["error"])
+            status = data.get("status", StepStatus.FAILED.value)  # `cancelled`: the run was cancelled meanwhile
+            steps[data["step"]].update(status=status, attempt=data["attempt"], error=data["error"])
         elif kind == "step-skipped":
             steps[data["step"]].update(status="skipped", skip_reason=data["skip_reason"], blocked_by=data["blocked_by"])
         elif kind in ("run-complete", "run-error"):
@@ -337,3 +338,28 @@ def record_from_events(run_id: str, events: list[dict[str, Any]]) -> dict[str, A
                     step["status"] = StepStatus.CANCELLED.value
     record["steps"] = steps
     return record
+
+
+CANCELLED = StepError(Severity.KILL, "Cancelled", "the run was cancelled")
+
+
+def cancelled_ending(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last events of a run cancelled after `events` (all it had written): each step still running is
+    cancelled, then the run (`run-error` with the status `cancelled`). Numbered after the others, so that every
+    reader tells the same."""
+    started: dict[str, int] = {}
+    for event in events:
+        if event["event"] == "step-start":
+            started[event["data"]["step"]] = 0
+        elif event["event"] in ("step-complete", "step-error"):
+            started.pop(event["data"]["step"], None)
+    sequence = events[-1]["id"] if events else 0
+    ending = []
+    for step_id in started:
+        sequence += 1
+        data = {"step": step_id, "attempt": 0, "error": CANCELLED.to_json(), "status": "cancelled"}
+        ending.append({"id": sequence, "event": "step-error", "data": data})
+    ending.append(
+        {"id": sequence + 1, "event": "run-error", "data": {"status": "cancelled", "error": CANCELLED.to_json()}}
+    )
+    return ending
