@@ -332,3 +332,100 @@ def test_cancel_stops_a_run_within_a_second_and_discards_the_late_result(
         listed = httpx.get(f"{base}{API}/long/runs", params={"status": "cancelled"}).json()["runs"]
         assert [run["run_id"] for run in listed] == [run_id]
         assert httpx.post(f"{base}{API}/runs/long.nothing/cancel").status_code == 404
+
+
+def wait_plan(project: Path, timeout_ms: int) -> None:
+    """`approve` waits (then `ship` echoes what it was given; on failure `fallback` runs); `other` does not depend
+    on it."""
+    steps = [
+        {"id": "approve", "type": "wait", "timeout_ms": timeout_ms, "next": {"ship": True, "fallback": "on_failure"}},
+        {"id": "ship", "handler": "h/echo.js"},
+        {"id": "fallback", "handler": "h/echo.js"},
+        {"id": "other", "handler": "h/count.js", "config": {"name": "other"}},
+    ]
+    (project / "pipelines" / "approval.json").write_text(json.dumps({"steps": steps}))
+
+
+def waiting(base: str, run_id: str, step: str = "approve") -> dict[str, Any]:
+    """The run's record once `step` waits."""
+    deadline = time.monotonic() + 60
+    while True:
+        record: dict[str, Any] = httpx.get(f"{base}/runs/{run_id}").json()
+        if record["steps"][step]["status"] == "waiting":
+            return record
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_wait_step_parks_until_resolved_and_its_data_goes_on(tmp_path: Path, native_modules: dict[str, Path]) -> None:
+    project = make_project(tmp_path, native_modules)
+    wait_plan(project, 60_000)
+    with serving(project) as (base, _):
+        api = base + API
+        run_id = httpx.post(f"{api}/approval/runs", json={"order": 7}).json()["run_id"]
+        record = waiting(api, run_id)
+        assert record["status"] == "running"
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{api}/runs/{run_id}").json()["steps"]["other"]["status"] != "completed":
+            assert time.monotonic() < deadline, "the branch that does not wait did not run"
+            time.sleep(0.05)
+
+        not_a_wait = httpx.post(f"{api}/runs/{run_id}/steps/ship/resolve", json=1)
+        assert not_a_wait.status_code == 409
+        assert "not a wait step" in not_a_wait.json()["error"]
+        assert httpx.post(f"{api}/runs/{run_id}/steps/nope/resolve", json=1).status_code == 404
+        assert httpx.post(f"{api}/runs/{run_id}/steps/approve/resolve", content=b"{").status_code == 400
+        resolved = httpx.post(f"{api}/runs/{run_id}/steps/approve/resolve", json={"approved_by": "ada"})
+        assert resolved.status_code == 202
+        assert resolved.json() == {"run_id": run_id, "step": "approve", "status": "resolved"}
+        record = wait_for(api, run_id)
+        assert record["status"] == "completed"
+        assert record["steps"]["approve"]["output"] == {"approved_by": "ada"}
+        assert record["steps"]["ship"]["output"] == {"approved_by": "ada"}
+        assert record["steps"]["fallback"]["status"] == "skipped"
+        again = httpx.post(f"{api}/runs/{run_id}/steps/approve/resolve", json=1)
+        assert again.status_code == 409
+        events = server_sent(httpx.get(f"{api}/runs/{run_id}/events", timeout=30).text)
+        assert {"id": events[1]["id"], "event": "step-start", "data": {"step": "approve", "wait": True}} in events
+
+
+@pytest.mark.slow
+def test_a_wait_step_not_resolved_in_time_fails_and_its_failure_edges_apply(
+    tmp_path: Path, native_modules: dict[str, Path]
+) -> None:
+    project = make_project(tmp_path, native_modules)
+    wait_plan(project, 500)
+    with serving(project) as (base, _):
+        run_id = httpx.post(f"{base}{API}/approval/runs", json=1).json()["run_id"]
+        record = wait_for(base + API, run_id)
+    approve = record["steps"]["approve"]
+    assert approve["status"] == "failed"
+    assert approve["error"]["severity"] == "fail"
+    assert approve["error"]["type"] == "WaitTimeout"
+    assert record["steps"]["fallback"]["status"] == "completed"
+    assert record["steps"]["ship"]["status"] == "skipped"
+    assert record["status"] == "completed"  # the failure was handled by its on_failure edge
+
+
+@pytest.mark.slow
+def test_a_wait_survives_the_death_of_its_server(tmp_path: Path, native_modules: dict[str, Path]) -> None:
+    project = make_project(tmp_path, native_modules)
+    wait_plan(project, 60_000)
+    with serving(project) as (base, process):
+        run_id = httpx.post(f"{base}{API}/approval/runs", json=1).json()["run_id"]
+        waiting(base + API, run_id, "approve")
+        waiting_other = time.monotonic() + 30
+        while httpx.get(f"{base}{API}/runs/{run_id}").json()["steps"]["other"]["status"] != "completed":
+            assert time.monotonic() < waiting_other
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    with serving(project) as (base, _):
+        api = base + API
+        waiting(api, run_id)  # resumed, and waiting again
+        assert httpx.post(f"{api}/runs/{run_id}/steps/approve/resolve", json="yes").status_code == 202
+        record = wait_for(api, run_id)
+    assert record["status"] == "completed"
+    assert record["steps"]["ship"]["output"] == "yes"
+    assert counts(project, ("other",))["other"] == "1", "finished steps do not run again"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from wws.errors import PlanError
-from wws.pipelines.plan import EdgeKind, Plan, Retry, load_plan
+from wws.pipelines.plan import EdgeKind, Plan, Retry, StepType, load_plan
 from wws.runtimes.registry import default_registry
 
 AGE_GATE = {
@@ -132,7 +132,7 @@ def test_every_problem_is_reported_at_once_one_per_line(folder: Path) -> None:
         f"step 'c': handler h/missing.js: no such file ({folder / 'h' / 'missing.js'})",
         "step 'c', edge to 'd': condition 'state.x >': does not parse: invalid syntax",
         "step 'a': retry 'max_attempts' must be a positive integer, not 0",
-        "step 'd': unknown field 'color' (known: config, handler, id, name, next, retry, secrets, timeout_ms)",
+        "step 'd': unknown field 'color' (known: config, handler, id, name, next, retry, secrets, timeout_ms, type)",
         "step 'a': duplicate step id",
         "step 'a': 'next' names an unknown step 'zz'",
         "step 'd': cycle: d -> d",
@@ -192,3 +192,40 @@ def test_a_file_that_is_not_json_or_toml_is_one_problem(folder: Path) -> None:
 def test_a_missing_plan_file_is_a_plan_error(folder: Path) -> None:
     with pytest.raises(PlanError, match="cannot read the plan"):
         load_plan(folder / "nope.json", default_registry())
+
+
+def test_a_wait_step_has_no_handler_and_a_timeout_of_a_day_unless_given(folder: Path) -> None:
+    plan = load_plan(
+        write(
+            folder,
+            {
+                "steps": [
+                    {"id": "approve", "type": "wait", "next": {"adult": True}},
+                    {"id": "late", "type": "wait", "timeout_ms": 500, "name": "Late"},
+                    {"id": "adult", "handler": "h/tag.js"},
+                ]
+            },
+        ),
+        default_registry(),
+    )
+    approve, late, adult = plan.steps
+    assert (approve.type, approve.handler, approve.timeout_ms) == (StepType.WAIT, None, 24 * 3600 * 1000)
+    assert [edge.target for edge in approve.next] == ["adult"]
+    assert (late.timeout_ms, late.name) == (500, "Late")
+    assert adult.type is StepType.HANDLER
+
+
+def test_a_wait_step_that_names_what_only_a_handler_has_is_refused(folder: Path) -> None:
+    found = problems(
+        folder,
+        {
+            "steps": [
+                {"id": "approve", "type": "wait", "handler": "h/tag.js", "retry": {}, "timeout_ms": 0},
+                {"id": "odd", "type": "sleep", "handler": "h/tag.js"},
+            ]
+        },
+    )
+    assert "step 'approve': a wait step has no 'handler' (it has: id, name, next, timeout_ms, type)" in found
+    assert "step 'approve': a wait step has no 'retry' (it has: id, name, next, timeout_ms, type)" in found
+    assert "step 'approve': 'timeout_ms' must be a positive integer, not 0" in found
+    assert any(problem.startswith("step 'odd': 'type' must be \"handler\"") for problem in found)

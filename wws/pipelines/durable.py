@@ -41,7 +41,7 @@ from dbos._serialization import DBOSPortableJSONSerializer
 
 from wws.errors import WwsError
 from wws.pipelines.executor import attempts
-from wws.pipelines.plan import Plan, parse_plan
+from wws.pipelines.plan import Plan, StepType, parse_plan
 from wws.pipelines.runner import WorkerSteps
 from wws.pipelines.scheduler import Scheduler, Severity, StepError, cancelled_ending, record_from_events
 from wws.runtimes.registry import default_registry
@@ -56,6 +56,8 @@ EVENTS_STREAM = "events"
 """The DBOS stream of a run's events (a batch after each step settles, in order; see `Scheduler`), closed when the
 run ends. A run's record as it stands is rebuilt from them: one write per step, however large the run."""
 WORKFLOW_NAME = "wws-pipeline-run"
+RESOLVE_TOPIC = "wws-resolve:"
+"""+ a wait step's id: the DBOS message topic on which that step of a run receives its data."""
 NOTIFICATION_POLL_SECONDS = 0.1
 """How often a waiting run looks for a message (a cancel, a resolved wait) in SQLite, which cannot notify it."""
 POLL_SECONDS = 0.05
@@ -142,6 +144,18 @@ class PipelineRuns:
         DBOS.cancel_workflow(run_id)
         self.abort(run_id)
         log.info("pipeline run %s: cancelled", run_id)
+
+    def resolve(self, run_id: str, step_id: str, data: Any) -> None:
+        """Give the wait step `step_id` of the run its data (a durable message: the step gets it however late)."""
+        DBOS.send(run_id, {"data": data}, topic=f"{RESOLVE_TOPIC}{step_id}")
+
+    def plan_of(self, run_id: str) -> Plan | None:
+        """The plan the run started with (None for an unknown run)."""
+        found = DBOS.list_workflows(workflow_ids=[run_id], load_input=True, load_output=False)
+        if not found or found[0].input is None:
+            return None
+        plan_file, plan_text = found[0].input["args"][:2]
+        return self.plan(plan_file, plan_text)
 
     def start(
         self, plan: Plan, plan_text: str, run_input: Any, run_id: str | None = None, idempotency_key: str | None = None
@@ -406,7 +420,12 @@ async def _pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[
     try:
         while True:
             for step_id, state in scheduler.start():
-                running[step_id] = asyncio.create_task(_pipeline_step(plan_file, plan_text, run_id, step_id, state))
+                step = plan.step(step_id)
+                if step.type is StepType.WAIT:
+                    assert step.timeout_ms is not None
+                    running[step_id] = asyncio.create_task(_wait_step(step_id, state, step.timeout_ms))
+                else:
+                    running[step_id] = asyncio.create_task(_pipeline_step(plan_file, plan_text, run_id, step_id, state))
             if not running:
                 break
             await _publish(scheduler)  # the last settlement's events and the starts it allowed, in one write
@@ -440,6 +459,16 @@ async def _publish(scheduler: Scheduler) -> None:
     events = scheduler.drain()
     if events:
         await DBOS.write_stream_async(EVENTS_STREAM, events)
+
+
+async def _wait_step(step_id: str, state: Any, timeout_ms: int) -> dict[str, Any]:
+    """A wait step: its output is the data it is resolved with (`PipelineRuns.resolve`); past `timeout_ms`, it
+    fails. The wait is DBOS's durable `recv`: its deadline and the message survive a restart."""
+    message = await DBOS.recv_async(f"{RESOLVE_TOPIC}{step_id}", timeout_seconds=timeout_ms / 1000)
+    if message is None:
+        error = StepError(Severity.FAIL, "WaitTimeout", f"not resolved within its timeout ({timeout_ms} ms)")
+        return {"attempts": 1, "output": None, "error": error.to_json()}
+    return {"attempts": 1, "output": {"data": message["data"], "errors": state.get("errors") or {}}, "error": None}
 
 
 @DBOS.step(name="wws-pipeline-settled")

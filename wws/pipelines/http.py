@@ -6,6 +6,7 @@
     GET  /_wws/pipelines/runs/{run_id}            a run's record
     GET  /_wws/pipelines/runs/{run_id}/events     its events, as Server-Sent Events (Last-Event-ID resumes)
     POST /_wws/pipelines/runs/{run_id}/cancel     stop it: no new step starts, running ones are cancelled
+    POST /_wws/pipelines/runs/{run_id}/steps/{step}/resolve   give a waiting wait step its data (the body)
 
 JSON in and out; bad input gets a 4xx whose `error` says what is wrong, and starts nothing. These routes start and
 steer work, so they are closed by default: without a token only loopback clients may call them (403 for others);
@@ -36,8 +37,9 @@ from wws.kv.base import KVStore
 from wws.outbound import Fetcher
 from wws.pipelines.catalog import CatalogEntry, PlanCatalog, UnknownPipeline
 from wws.pipelines.durable import IdempotencyConflict, PipelineRuns
+from wws.pipelines.plan import StepType
 from wws.pipelines.runner import WorkerSteps
-from wws.pipelines.scheduler import RUN_STATUSES
+from wws.pipelines.scheduler import RUN_STATUSES, StepStatus
 from wws.pipelines.secrets import resolve as resolve_secrets
 from wws.runtimes.registry import RuntimeRegistry
 from wws.sandbox.engine import Sandbox
@@ -94,6 +96,7 @@ class PipelinesService:
             self._route("/runs/{run_id}", "GET", self.show_run),
             self._route("/runs/{run_id}/events", "GET", self.run_events),
             self._route("/runs/{run_id}/cancel", "POST", self.cancel_run),
+            self._route("/runs/{run_id}/steps/{step}/resolve", "POST", self.resolve_step),
             self._route("/{pipeline}/runs", "POST", self.start_run),
             self._route("/{pipeline}/runs", "GET", self.list_runs),
         ]
@@ -193,6 +196,23 @@ class PipelinesService:
         if status != "cancelled":
             raise ApiError(409, f"the run ended ({status}) before it could be cancelled", status=status)
         return JSONResponse({"run_id": run_id, "status": "cancelled"})
+
+    async def resolve_step(self, request: Request) -> Response:
+        """Give a waiting wait step its data (the body, JSON): the run goes on from it."""
+        run_id, step_id = request.path_params["run_id"], request.path_params["step"]
+        record = await self._running(run_id)
+        plan = await asyncio.to_thread(self.runs.plan_of, run_id)
+        step = next((step for step in plan.steps if step.id == step_id), None) if plan else None
+        if plan is None or step is None:
+            raise ApiError(404, f"the run '{run_id}' has no step '{step_id}'")
+        if step.type is not StepType.WAIT:
+            raise ApiError(409, f"the step '{step_id}' is not a wait step: it runs its handler")
+        status = record["steps"][step_id]["status"]
+        if status != StepStatus.WAITING.value:
+            raise ApiError(409, f"the step '{step_id}' is not waiting: it is {status}", status=status)
+        data = await _json_body(request, plan.max_state_bytes, "the step's data")
+        await asyncio.to_thread(self.runs.resolve, run_id, step_id, data)
+        return JSONResponse({"run_id": run_id, "step": step_id, "status": "resolved"}, status_code=202)
 
     async def _running(self, run_id: str) -> dict[str, Any]:
         """The record of a run still running; 404 for an unknown run, 409 for a finished one."""

@@ -30,9 +30,19 @@ PLAN_SUFFIXES = (".json", ".toml")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLAN_KEYS = {"id", "name", "description", "steps", "max_state_bytes"}
-_STEP_KEYS = {"id", "name", "handler", "next", "retry", "timeout_ms", "config", "secrets"}
+_STEP_KEYS = {"id", "name", "type", "handler", "next", "retry", "timeout_ms", "config", "secrets"}
+_WAIT_KEYS = {"id", "name", "type", "next", "timeout_ms"}
+DEFAULT_WAIT_MS = 24 * 3600 * 1000
+"""How long a wait step waits to be resolved, unless its `timeout_ms` says otherwise: a day."""
 _RETRY_KEYS = {"max_attempts", "backoff_ms", "multiplier"}
 _EDGE_KEYS = {"condition", "disabled"}
+
+
+class StepType(StrEnum):
+    HANDLER = "handler"
+    """Runs its handler file in the sandbox."""
+    WAIT = "wait"
+    """Waits until someone resolves it (`POST …/steps/{id}/resolve`) with its output, or fails at its timeout."""
 
 
 class EdgeKind(StrEnum):
@@ -71,8 +81,8 @@ class Retry:
 @dataclass(frozen=True, slots=True)
 class Step:
     id: str
-    handler: Path
-    """Absolute: the plan's `handler` resolved against the plan file's folder."""
+    handler: Path | None
+    """Absolute: the plan's `handler` resolved against the plan file's folder (None for a wait step)."""
     name: str | None = None
     next: tuple[Edge, ...] = ()
     retry: Retry = field(default_factory=Retry)
@@ -80,6 +90,7 @@ class Step:
     """Overrides the handler's own `timeout_ms` for this step."""
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     secrets: tuple[str, ...] = ()
+    type: StepType = StepType.HANDLER
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +193,10 @@ class _Checker:
         else:
             self.problem(where, f"'id' must be letters, digits, '-' and '_' (at most 128), not {step_id!r}")
             step_id = None
+        if raw.get("type", "handler") == StepType.WAIT.value:
+            return self._wait_step(raw, step_id, where)
+        if raw.get("type", "handler") != StepType.HANDLER.value:
+            self.problem(where, f'\'type\' must be "handler" (the default) or "wait", not {raw["type"]!r}')
         self._unknown(raw, _STEP_KEYS, where)
         handler = self._handler(raw.get("handler"), where)
         edges = self._edges(raw.get("next", {}), str(step_id), where)
@@ -212,6 +227,22 @@ class _Checker:
             MappingProxyType(dict(config)) if isinstance(config, dict) else MappingProxyType({}),
             tuple(secrets) if isinstance(secrets, list) else (),
         )
+
+    def _wait_step(self, raw: dict[str, Any], step_id: str | None, where: str) -> Step | None:
+        """A step that waits to be resolved: an id, edges, a timeout and a name, nothing to run."""
+        for key in raw:
+            if key not in _WAIT_KEYS:
+                self.problem(where, f"a wait step has no '{key}' (it has: {', '.join(sorted(_WAIT_KEYS))})")
+        edges = self._edges(raw.get("next", {}), str(step_id), where)
+        timeout = raw.get("timeout_ms", DEFAULT_WAIT_MS)
+        if not _positive_int(timeout):
+            self.problem(where, f"'timeout_ms' must be a positive integer, not {timeout!r}")
+        name = raw.get("name")
+        if name is not None and not isinstance(name, str):
+            self.problem(where, "'name' must be a string")
+        if step_id is None or edges is None:
+            return None
+        return Step(step_id, None, name, tuple(edges), timeout_ms=timeout, type=StepType.WAIT)
 
     def _handler(self, raw: Any, where: str) -> Path | None:
         if not isinstance(raw, str) or not raw:

@@ -80,6 +80,9 @@ class WorkerSteps:
     ) -> State:
         """One attempt of `step` on `state`: its new state (secrets redacted), or `StepFailure` saying how it
         failed (its message redacted too)."""
+        if step.handler is None:
+            message = "a wait step is resolved over HTTP, in a durable run (wws serve)"
+            raise StepFailure(StepError(Severity.CRASH, "WaitStep", message))
         deadline = time.monotonic() + step.timeout_ms / 1000 if step.timeout_ms else 0.0
         call = StepCall(step_input(state, step.config), request_id, deadline, dict(secrets or {}))
         try:

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from wws.pipelines.conditions import ConditionError
-from wws.pipelines.plan import Edge, EdgeKind, Plan
+from wws.pipelines.plan import Edge, EdgeKind, Plan, StepType
 
 State = dict[str, Any]
 """`{"data": …, "errors": {step_id: error}}`: what passes from step to step (JSON values)."""
@@ -36,6 +36,8 @@ State = dict[str, Any]
 class StepStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    WAITING = "waiting"
+    """A wait step, running: until it is resolved or its timeout comes (told by the events; see `StepType.WAIT`)."""
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -166,7 +168,9 @@ class Scheduler:
                     )
                 record.status, record.input = StepStatus.RUNNING, state
                 starting.append((step.id, state))
-                self._emit("step-start", {"step": step.id})
+                self._emit(
+                    "step-start", {"step": step.id, "wait": True} if step.type is StepType.WAIT else {"step": step.id}
+                )
         return starting
 
     def complete(self, step_id: str, output: State, attempts: int = 1) -> None:
@@ -323,7 +327,7 @@ def record_from_events(run_id: str, events: list[dict[str, Any]]) -> dict[str, A
             record["pipeline"] = data["pipeline"]
             steps = {step: StepRecord().to_json() for step in data["steps"]}
         elif kind == "step-start":
-            steps[data["step"]]["status"] = StepStatus.RUNNING.value
+            steps[data["step"]]["status"] = (StepStatus.WAITING if data.get("wait") else StepStatus.RUNNING).value
         elif kind == "step-complete":
             steps[data["step"]].update(status="completed", attempt=data["attempt"], output=data["output"])
         elif kind == "step-error":
@@ -347,7 +351,7 @@ def cancelled_ending(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The last events of a run cancelled after `events` (all it had written): each step still running is
     cancelled, then the run (`run-error` with the status `cancelled`). Numbered after the others, so that every
     reader tells the same."""
-    started: dict[str, int] = {}
+    started: dict[str, int] = {}  # steps running or waiting
     for event in events:
         if event["event"] == "step-start":
             started[event["data"]["step"]] = 0
