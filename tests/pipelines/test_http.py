@@ -429,3 +429,67 @@ def test_a_wait_survives_the_death_of_its_server(tmp_path: Path, native_modules:
     assert record["status"] == "completed"
     assert record["steps"]["ship"]["output"] == "yes"
     assert counts(project, ("other",))["other"] == "1", "finished steps do not run again"
+
+
+@pytest.mark.slow
+def test_a_rerun_runs_a_step_and_the_steps_below_it_again_and_keeps_the_others(
+    tmp_path: Path, native_modules: dict[str, Path]
+) -> None:
+    project = make_project(tmp_path, native_modules)
+    steps = [
+        {"id": "a", "handler": "h/count.js", "config": {"name": "ra"}, "next": {"b": True}},
+        {"id": "b", "handler": "h/count.js", "config": {"name": "rb"}, "next": {"c": True}},
+        {"id": "c", "handler": "h/count.js", "config": {"name": "rc"}},
+    ]
+    (project / "pipelines" / "abc.json").write_text(json.dumps({"steps": steps}))
+    with serving(project) as (base, _):
+        api = base + API
+        run_id = httpx.post(f"{api}/abc/runs", json=1).json()["run_id"]
+        first = wait_for(api, run_id)
+        assert first["output"] == 4
+        first_events = server_sent(httpx.get(f"{api}/runs/{run_id}/events", timeout=30).text)
+
+        assert httpx.post(f"{api}/runs/{run_id}/rerun", json={"from": "nope"}).status_code == 422
+        assert httpx.post(f"{api}/runs/{run_id}/rerun", json={"step": "b"}).status_code == 400
+        assert httpx.post(f"{api}/runs/abc.nothing/rerun", json={"from": "b"}).status_code == 404
+        rerun = httpx.post(f"{api}/runs/{run_id}/rerun", json={"from": "b"})
+        assert rerun.status_code == 202
+        assert rerun.json() == {"run_id": run_id, "status": "running", "rerun": {"from": "b"}}
+        record = wait_for(api, run_id)
+        events = server_sent(httpx.get(f"{api}/runs/{run_id}/events", timeout=30).text)
+        listed = httpx.get(f"{api}/abc/runs").json()["runs"]
+
+    assert record["status"] == "completed"
+    assert record["output"] == 4
+    assert {step: record["steps"][step]["attempt"] for step in "abc"} == {"a": 1, "b": 2, "c": 2}
+    assert record["steps"]["a"]["output"] == first["steps"]["a"]["output"]
+    assert counts(project, ("ra", "rb", "rc")) == {"ra": "1", "rb": "2", "rc": "2"}
+    assert events[: len(first_events)] == first_events, "the first run's events stay as they were"
+    assert [event["id"] for event in events] == list(range(1, len(events) + 1)), "one sequence, going on"
+    restart = events[len(first_events)]
+    assert restart["event"] == "run-start"
+    assert restart["data"]["rerun"] == {"from": "b", "steps": ["b", "c"]}
+    assert events[-1]["event"] == "run-complete"
+    assert [run["run_id"] for run in listed] == [run_id], "a rerun is the same run"
+    assert listed[0]["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_a_cancelled_run_reruns_from_its_waiting_step(tmp_path: Path, native_modules: dict[str, Path]) -> None:
+    project = make_project(tmp_path, native_modules)
+    wait_plan(project, 60_000)
+    with serving(project) as (base, _):
+        api = base + API
+        run_id = httpx.post(f"{api}/approval/runs", json=1).json()["run_id"]
+        waiting(api, run_id)
+        assert httpx.post(f"{api}/runs/{run_id}/rerun", json={"from": "approve"}).status_code == 409
+        assert httpx.post(f"{api}/runs/{run_id}/cancel").status_code == 200
+        assert httpx.post(f"{api}/runs/{run_id}/rerun", json={"from": "approve"}).status_code == 202
+        record = waiting(api, run_id)
+        assert record["status"] == "running"
+        assert httpx.get(f"{api}/approval/runs", params={"status": "running"}).json()["runs"][0]["run_id"] == run_id
+        assert httpx.post(f"{api}/runs/{run_id}/steps/approve/resolve", json="ok").status_code == 202
+        record = wait_for(api, run_id)
+    assert record["status"] == "completed"
+    assert record["steps"]["approve"]["attempt"] == 1  # its first wait was cancelled before it ended
+    assert record["steps"]["ship"]["output"] == "ok"

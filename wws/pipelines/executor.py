@@ -42,10 +42,12 @@ def attempts(
     *,
     sleep: Callable[[float], Any] = time.sleep,
     aborted: threading.Event | None = None,
+    previous: int = 0,
 ) -> Outcome:
     """Every attempt of one step: retried on `fail` up to `max_attempts`, with backoff, unless the run `aborted`.
-    Never raises: a host failure is a crash of the step."""
-    attempt = 0
+    Attempts are numbered after `previous` (the step's last attempt, when a run runs it again). Never raises: a host
+    failure is a crash of the step."""
+    attempt = previous
     while True:
         attempt += 1
         try:
@@ -56,10 +58,10 @@ def attempts(
             error = failure.error
         except Exception as exc:  # the host failed, not the step: stop the run, say what happened
             error = StepError(Severity.CRASH, type(exc).__name__, f"the host failed to run the step: {exc}")
-        last = attempt >= step.retry.max_attempts or error.severity is not Severity.FAIL
+        last = attempt - previous >= step.retry.max_attempts or error.severity is not Severity.FAIL
         if last or (aborted is not None and aborted.is_set()):
             return Outcome(attempt, error=error)
-        sleep(step.retry.delay_ms(attempt) / 1000)
+        sleep(step.retry.delay_ms(attempt - previous) / 1000)
 
 
 class Execution:

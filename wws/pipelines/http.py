@@ -7,6 +7,7 @@
     GET  /_wws/pipelines/runs/{run_id}/events     its events, as Server-Sent Events (Last-Event-ID resumes)
     POST /_wws/pipelines/runs/{run_id}/cancel     stop it: no new step starts, running ones are cancelled
     POST /_wws/pipelines/runs/{run_id}/steps/{step}/resolve   give a waiting wait step its data (the body)
+    POST /_wws/pipelines/runs/{run_id}/rerun      run a finished run again from a step: {"from": "b"}
 
 JSON in and out; bad input gets a 4xx whose `error` says what is wrong, and starts nothing. These routes start and
 steer work, so they are closed by default: without a token only loopback clients may call them (403 for others);
@@ -51,6 +52,8 @@ DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 1000
 MIN_TOKEN_LENGTH = 16
 KEEP_ALIVE_SECONDS = 15.0
+MAX_CONTROL_BYTES = 64 * 1024
+"""Bodies that steer a run (a rerun's) are small."""
 RETRY_MS = 1000
 """How long an SSE client waits before it reconnects (with its Last-Event-ID)."""
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -97,6 +100,7 @@ class PipelinesService:
             self._route("/runs/{run_id}/events", "GET", self.run_events),
             self._route("/runs/{run_id}/cancel", "POST", self.cancel_run),
             self._route("/runs/{run_id}/steps/{step}/resolve", "POST", self.resolve_step),
+            self._route("/runs/{run_id}/rerun", "POST", self.rerun),
             self._route("/{pipeline}/runs", "POST", self.start_run),
             self._route("/{pipeline}/runs", "GET", self.list_runs),
         ]
@@ -213,6 +217,32 @@ class PipelinesService:
         data = await _json_body(request, plan.max_state_bytes, "the step's data")
         await asyncio.to_thread(self.runs.resolve, run_id, step_id, data)
         return JSONResponse({"run_id": run_id, "step": step_id, "status": "resolved"}, status_code=202)
+
+    async def rerun(self, request: Request) -> Response:
+        """Run a finished run again from a step (`{"from": "b"}`): that step and the steps below it run again, with
+        a higher attempt; the others keep their outputs; the events go on with the next number."""
+        run_id = request.path_params["run_id"]
+        record = await asyncio.to_thread(self.runs.show, run_id)
+        if record is None:
+            raise ApiError(404, f"no run '{run_id}'")
+        if record["status"] == "running":
+            raise ApiError(409, "the run is still running: cancel it, or wait for its end", status="running")
+        body = await _json_body(request, MAX_CONTROL_BYTES, "the rerun request")
+        if not isinstance(body, dict) or not isinstance(body.get("from"), str) or set(body) != {"from"}:
+            raise ApiError(400, 'the body must be {"from": "<step id>"}: the step to run again from')
+        if body["from"] not in record["steps"]:
+            raise ApiError(422, f"the run has no step '{body['from']}' (it has: {', '.join(record['steps'])})")
+        plan = await asyncio.to_thread(self.runs.plan_of, run_id)
+        assert plan is not None
+        try:
+            resolve_secrets(plan, self.project)
+        except WwsError as exc:
+            log.error("%s", exc.format_message())
+            raise ApiError(422, self._relative(exc.format_message())) from None
+        await asyncio.to_thread(self.runs.rerun, run_id, body["from"])
+        headers = {"location": f"{request.scope.get('root_path', '')}/runs/{run_id}"}
+        answer = {"run_id": run_id, "status": "running", "rerun": {"from": body["from"]}}
+        return JSONResponse(answer, status_code=202, headers=headers)
 
     async def _running(self, run_id: str) -> dict[str, Any]:
         """The record of a run still running; 404 for an unknown run, 409 for a finished one."""

@@ -101,7 +101,10 @@ class Scheduler:
     """One run's decisions. `start()` gives the steps that may run now with their input states; `complete()` and
     `fail()` record how a step ended and decide what it unblocks; `record()` is the run as JSON."""
 
-    def __init__(self, plan: Plan, run_input: Any):
+    def __init__(self, plan: Plan, run_input: Any, history: list[dict[str, Any]] | None = None, rerun: str = ""):
+        """A new run of `plan` on `run_input`; or, with the `history` of a finished run (its events) and a step to
+        `rerun`, that run going on: the step, the steps below it and the steps cancelled run again (each attempt
+        numbered after its last one), the others keep how they ended, and the events go on with the next number."""
         self.plan = plan
         self.input = run_input
         self.steps = {step.id: StepRecord() for step in plan.steps}
@@ -114,7 +117,68 @@ class Scheduler:
         self._events: list[dict[str, Any]] = []
         self._sequence = 0
         self._finished = False
-        self._emit("run-start", {"pipeline": plan.id, "steps": [step.id for step in plan.steps]})
+        steps = [step.id for step in plan.steps]
+        if history is None:
+            self._emit("run-start", {"pipeline": plan.id, "steps": steps})
+            return
+        self._replay(history)
+        again = self._reset(rerun)
+        self._emit("run-start", {"pipeline": plan.id, "steps": steps, "rerun": {"from": rerun, "steps": again}})
+
+    def _replay(self, history: list[dict[str, Any]]) -> None:
+        """Be where the run's events leave it (their numbers included), without telling them again."""
+        for event in history:
+            kind, data = event["event"], event["data"]
+            self._sequence = event["id"]
+            if kind == "step-start":
+                record = self.steps[data["step"]]
+                record.status, record.input = StepStatus.RUNNING, self._input_of(data["step"])
+            elif kind == "step-complete":
+                output = {"data": data["output"], "errors": data.get("errors") or {}}
+                record = self.steps[data["step"]]
+                record.status, record.output, record.attempt = StepStatus.COMPLETED, output, data["attempt"]
+            elif kind == "step-error":
+                record = self.steps[data["step"]]
+                record.status = StepStatus(data.get("status", StepStatus.FAILED.value))
+                error = data["error"]
+                record.error = StepError(Severity(error["severity"]), error["type"], error["message"])
+                record.attempt = data["attempt"] or record.attempt
+            elif kind == "edge":
+                self._fired[(data["source"], data["target"])] = data["fired"]
+            elif kind == "step-skipped":
+                record = self.steps[data["step"]]
+                record.status, record.skip_reason = StepStatus.SKIPPED, SkipReason(data["skip_reason"])
+                record.blocked_by = list(data["blocked_by"])
+            elif kind in ("run-complete", "run-error"):
+                for record in self.steps.values():
+                    if record.status in (StepStatus.PENDING, StepStatus.RUNNING):
+                        record.status = StepStatus.CANCELLED
+
+    def _reset(self, step_id: str) -> list[str]:
+        """Make `step_id`, the steps below it and the cancelled ones pending again; the steps reset, in plan order."""
+        below = {step_id}
+        position = {step: index for index, step in enumerate(self.plan.order())}
+        for edge in sorted(self.plan.edges(), key=lambda edge: position[edge.source]):  # ancestors' edges first
+            if edge.source in below:
+                below.add(edge.target)
+        again = [
+            step.id
+            for step in self.plan.steps
+            if step.id in below or self.steps[step.id].status is StepStatus.CANCELLED
+        ]
+        for reset in again:
+            attempt = self.steps[reset].attempt
+            self.steps[reset] = StepRecord(attempt=attempt)
+        self._fired = {edge: fired for edge, fired in self._fired.items() if edge[0] not in again}
+        self.error = None
+        return again
+
+    def _input_of(self, step_id: str) -> State:
+        """The state a step starts with: the run's input for a root; else what its fired inbound edges pass on."""
+        inbound = self._inbound[step_id]
+        if not inbound:
+            return {"data": self.input, "errors": {}}
+        return self._merge([edge for edge in inbound if self._fired.get((edge.source, edge.target), False)])
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         self._sequence += 1
@@ -157,15 +221,9 @@ class Scheduler:
                 if any(self.steps[edge.source].status not in _SETTLED for edge in inbound):
                     continue
                 decided = True
-                if not inbound:
-                    state: State = {"data": self.input, "errors": {}}
-                else:
-                    blocked = self._skip(step.id, inbound)
-                    if blocked:
-                        continue
-                    state = self._merge(
-                        [edge for edge in inbound if self._fired.get((edge.source, edge.target), False)]
-                    )
+                if inbound and self._skip(step.id, inbound):
+                    continue
+                state = self._input_of(step.id)
                 record.status, record.input = StepStatus.RUNNING, state
                 starting.append((step.id, state))
                 self._emit(
@@ -178,7 +236,10 @@ class Scheduler:
         condition raises."""
         record = self.steps[step_id]
         record.status, record.output, record.attempt = StepStatus.COMPLETED, output, attempts
-        self._emit("step-complete", {"step": step_id, "attempt": attempts, "output": output.get("data")})
+        completed = {"step": step_id, "attempt": attempts, "output": output.get("data")}
+        if output.get("errors"):
+            completed["errors"] = output["errors"]  # a rerun picks the state up from the events
+        self._emit("step-complete", completed)
         for edge in self._outbound[step_id]:
             try:
                 fired = self._fires_on_success(edge, output)
@@ -323,7 +384,11 @@ def record_from_events(run_id: str, events: list[dict[str, Any]]) -> dict[str, A
     steps: dict[str, dict[str, Any]] = {}
     for event in events:
         kind, data = event["event"], event["data"]
-        if kind == "run-start":
+        if kind == "run-start" and "rerun" in data:  # the run goes on: some steps run again
+            record.update(status="running", output=None, error=None)
+            for step in data["rerun"]["steps"]:
+                steps[step] = StepRecord(attempt=steps[step]["attempt"]).to_json()
+        elif kind == "run-start":
             record["pipeline"] = data["pipeline"]
             steps = {step: StepRecord().to_json() for step in data["steps"]}
         elif kind == "step-start":

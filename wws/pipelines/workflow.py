@@ -1,0 +1,182 @@
+"""The DBOS workflow that walks a plan, and its steps: what is recorded, in which order, so that a run replays.
+
+A run is one workflow (its id is the run's id) and, for each time it is run again from a step, one more: a
+*rerun* (`<run_id>~<n>`), which starts where the run's events leave it. Each walks the plan the same way: each
+scheduled step (all its attempts and their backoff) is one DBOS step, started as soon as its upstreams have settled;
+a wait step is a durable `recv` of its data. Which step the run settles next is itself recorded when several run
+(a completion log, as a tiny DBOS step): replayed after a crash, the run settles its steps in the order it did the
+first time, whatever finishes first now, so it makes the same decisions and calls its DBOS operations in the same
+order, which DBOS needs to replay a workflow. The events decided after each settlement are one write to the
+workflow's `events` stream.
+
+A cancelled workflow (DBOS's cancel) stops at its next DBOS operation: DBOS refuses them all from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dbos import DBOS
+
+from wws.errors import WwsError
+from wws.pipelines.executor import attempts
+from wws.pipelines.plan import Plan, StepType
+from wws.pipelines.scheduler import Scheduler, Severity, StepError
+
+if TYPE_CHECKING:
+    from wws.pipelines.runner import WorkerSteps
+
+EVENTS_STREAM = "events"
+"""The DBOS stream of a workflow's events (a batch after each step settles, in order; see `Scheduler`), closed when
+it ends. A run's record as it stands is rebuilt from them: one write per step, however large the run."""
+WORKFLOW_NAME = "wws-pipeline-run"
+RERUN_NAME = "wws-pipeline-rerun"
+RERUN_SEPARATOR = "~"
+"""Between a run's id and the number of one of its reruns: `age-gate.3f9c…~2`."""
+RESOLVE_TOPIC = "wws-resolve:"
+"""+ a wait step's id: the DBOS message topic on which that step receives its data."""
+
+
+class RunsHost(Protocol):
+    """What the workflows need of the launched `PipelineRuns` of this process."""
+
+    steps: WorkerSteps
+
+    def plan(self, plan_file: str, plan_text: str) -> Plan: ...
+
+    def aborted(self, run_id: str) -> threading.Event: ...
+
+    def forget(self, run_id: str) -> None: ...
+
+    def events(self, run_id: str) -> list[dict[str, Any]]: ...
+
+
+_current: list[RunsHost] = []
+"""The launched `PipelineRuns` of this process: DBOS's workflows are module functions, and find it here."""
+
+
+def install(host: RunsHost) -> None:
+    if _current:
+        raise WwsError("pipelines are already running in this process (DBOS is one per process)")
+    _current.append(host)
+
+
+def uninstall() -> None:
+    _current.clear()
+
+
+def _host() -> RunsHost:
+    if not _current:
+        raise WwsError("no PipelineRuns is launched in this process")
+    return _current[0]
+
+
+@DBOS.workflow(name=WORKFLOW_NAME)
+async def pipeline_run(plan_file: str, plan_text: str, run_input: Any) -> dict[str, Any]:
+    """A run, from its first step."""
+    run_id = DBOS.workflow_id or ""
+    plan = _host().plan(plan_file, plan_text)
+    return await _walk(plan_file, plan_text, run_id, Scheduler(plan, run_input))
+
+
+@DBOS.workflow(name=RERUN_NAME)
+async def pipeline_rerun(plan_file: str, plan_text: str, run_input: Any, run_id: str, step_id: str) -> dict[str, Any]:
+    """A finished run again from `step_id`: the events it has so far (every earlier workflow of the run: finished,
+    so the same in a replay) say where it stands."""
+    host = _host()
+    plan = host.plan(plan_file, plan_text)
+    # Read outside the workflow's context: DBOS would record each read, and the history never changes.
+    history = await asyncio.to_thread(contextvars.Context().run, host.events, run_id)
+    await DBOS.update_workflow_attributes_async(run_id, {"status": "running"}, merge=True)
+    return await _walk(plan_file, plan_text, run_id, Scheduler(plan, run_input, history, rerun=step_id))
+
+
+async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Scheduler) -> dict[str, Any]:
+    """Run the scheduler's steps to the end of the run; its record."""
+    host = _host()
+    plan = scheduler.plan
+    running: dict[str, asyncio.Task[dict[str, Any]]] = {}
+    try:
+        while True:
+            for step_id, state in scheduler.start():
+                previous = scheduler.steps[step_id].attempt
+                step = plan.step(step_id)
+                if step.type is StepType.WAIT:
+                    assert step.timeout_ms is not None
+                    running[step_id] = asyncio.create_task(_wait_step(step_id, state, step.timeout_ms, previous))
+                else:
+                    every_attempt = _pipeline_step(plan_file, plan_text, run_id, step_id, state, previous=previous)
+                    running[step_id] = asyncio.create_task(every_attempt)
+            if not running:
+                break
+            await _publish(scheduler)  # the last settlement's events and the starts it allowed, in one write
+            await asyncio.sleep(0)  # the new steps take their places in the workflow's record before anything else
+            done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+            first = min(step_id for step_id, task in running.items() if task in done)
+            # What this run settled next the first time it got here; with one step running there is no choice.
+            step_id = await _settled_next(first) if len(running) > 1 else first
+            outcome = await running.pop(step_id)
+            if outcome["error"] is not None:
+                error = StepError(
+                    Severity(outcome["error"]["severity"]), outcome["error"]["type"], outcome["error"]["message"]
+                )
+                scheduler.fail(step_id, error, outcome["attempts"])
+            else:
+                scheduler.complete(step_id, outcome["output"], outcome["attempts"])
+    finally:
+        for task in running.values():  # a cancelled run: its steps' late results are not wanted
+            task.cancel()
+        host.forget(run_id)
+    record = scheduler.finish(run_id)
+    # Listed with its final status before its last event says it is over: whoever reacts to it finds it so.
+    await DBOS.update_workflow_attributes_async(run_id, {"status": record["status"]}, merge=True)
+    await _publish(scheduler)
+    await DBOS.close_stream_async(EVENTS_STREAM)
+    return record
+
+
+async def _publish(scheduler: Scheduler) -> None:
+    """Append the events decided since the last call to the workflow's stream (one entry per batch, in order)."""
+    events = scheduler.drain()
+    if events:
+        await DBOS.write_stream_async(EVENTS_STREAM, events)
+
+
+async def _wait_step(step_id: str, state: Any, timeout_ms: int, previous: int) -> dict[str, Any]:
+    """A wait step: its output is the data it is resolved with (`PipelineRuns.resolve`); past `timeout_ms`, it
+    fails. The wait is DBOS's durable `recv`: its deadline and the message survive a restart."""
+    message = await DBOS.recv_async(f"{RESOLVE_TOPIC}{step_id}", timeout_seconds=timeout_ms / 1000)
+    if message is None:
+        error = StepError(Severity.FAIL, "WaitTimeout", f"not resolved within its timeout ({timeout_ms} ms)")
+        return {"attempts": previous + 1, "output": None, "error": error.to_json()}
+    output = {"data": message["data"], "errors": state.get("errors") or {}}
+    return {"attempts": previous + 1, "output": output, "error": None}
+
+
+@DBOS.step(name="wws-pipeline-settled")
+async def _settled_next(step_id: str) -> str:
+    """The completion log: which step the run settles next. The first time, the one that finished first; when a
+    run is replayed after a crash, the one recorded then, whatever finishes first now (DBOS returns the recorded
+    output), so the run makes the same decisions and calls its DBOS steps in the same order."""
+    return step_id
+
+
+@DBOS.step(name="wws-pipeline-step")
+async def _pipeline_step(
+    plan_file: str, plan_text: str, run_id: str, step_id: str, state: Any, *, previous: int = 0
+) -> dict[str, Any]:
+    """Every attempt of one step (numbered after `previous`), on a thread (guests never run on the event loop)."""
+    host = _host()
+    plan = host.plan(plan_file, plan_text)
+    runner = host.steps.runner(plan, run_id)
+    step = plan.step(step_id)
+    aborted = host.aborted(run_id)
+    outcome = await asyncio.to_thread(attempts, plan, step, state, runner, aborted=aborted, previous=previous)
+    return {
+        "attempts": outcome.attempts,
+        "output": outcome.output,
+        "error": outcome.error.to_json() if outcome.error else None,
+    }
