@@ -493,3 +493,43 @@ def test_a_cancelled_run_reruns_from_its_waiting_step(tmp_path: Path, native_mod
     assert record["status"] == "completed"
     assert record["steps"]["approve"]["attempt"] == 1  # its first wait was cancelled before it ended
     assert record["steps"]["ship"]["output"] == "ok"
+
+
+@pytest.mark.slow
+def test_a_large_output_is_stored_once_by_hash_and_the_next_step_gets_the_value(
+    tmp_path: Path, native_modules: dict[str, Path]
+) -> None:
+    project = make_project(tmp_path, native_modules)
+    (project / "wws.toml").write_text("[pipelines]\nlarge_output_bytes = 4096\n")
+    steps = [
+        {"id": "big", "handler": "h/big.js", "config": {"size": 50_000}, "next": {"measure": True}},
+        {"id": "measure", "handler": "h/length.js", "next": {"again": True}},
+        {"id": "again", "handler": "h/big.js", "config": {"size": 50_000}},
+    ]
+    (project / "pipelines" / "large.json").write_text(json.dumps({"steps": steps}))
+    with serving(project) as (base, _):
+        api = base + API
+        first = wait_for(api, httpx.post(f"{api}/large/runs", json=None).json()["run_id"])
+        second = wait_for(api, httpx.post(f"{api}/large/runs", json=None).json()["run_id"])
+        reference = first["steps"]["big"]["output"]
+        stored = httpx.get(f"{api}/outputs/{reference['$wws_output']}")
+        missing = httpx.get(f"{api}/outputs/{'0' * 64}")
+        events = server_sent(httpx.get(f"{api}/runs/{first['run_id']}/events", timeout=30).text)
+        assert httpx.post(f"{api}/runs/{first['run_id']}/rerun", json={"from": "measure"}).status_code == 202
+        rerun = wait_for(api, first["run_id"])
+
+    assert first["status"] == "completed"
+    assert reference == {"$wws_output": reference["$wws_output"], "bytes": 50_002}  # the JSON string, quoted
+    assert first["steps"]["measure"]["output"] == {"length": 50_000, "start": "xxx"}
+    assert first["output"] == reference  # the leaf's output: the same content, the same reference
+    assert second["steps"]["big"]["output"] == reference
+    assert stored.status_code == 200
+    assert stored.json() == "x" * 50_000
+    assert missing.status_code == 404
+    assert rerun["steps"]["measure"] == {**first["steps"]["measure"], "attempt": 2}  # the value, from its reference
+    assert {"id": 3, "event": "step-complete", "data": {"step": "big", "attempt": 1, "output": reference}} in events
+    assert [path.name for path in (project / ".wws" / "pipeline-outputs").iterdir()] == [
+        f"{reference['$wws_output']}.json"
+    ], "stored once, whichever step or run made it"
+    database = b"".join(path.read_bytes() for path in (project / ".wws").glob("pipelines.sqlite*"))
+    assert b"x" * 4096 not in database, "large outputs stay out of the database"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wws.cli.arguments import read_data
+from wws.config.loader import load_pipelines_settings
 from wws.errors import PlanError
 from wws.kv import DEFAULT_KV, open_kv
 from wws.pipelines.plan import Plan, load_plan
@@ -72,9 +73,10 @@ def _durable(project: Path) -> Iterator[PipelineRuns]:
     """The project's durable runs, launched for the command (and the KV store their steps share)."""
     from wws.pipelines.durable import PipelineRuns  # noqa: PLC0415 - DBOS takes 0.8 s to import: only for these
 
+    settings = load_pipelines_settings(project.resolve())
     kv = open_kv(DEFAULT_KV, project.resolve())
     steps = WorkerSteps(project, kv=kv)
-    runs = PipelineRuns(project, steps)
+    runs = PipelineRuns(project, steps, large_output_bytes=settings.large_output_bytes)
     runs.launch()
     try:
         yield runs

@@ -88,6 +88,9 @@ class HttpLimits:
     """How long a connection may stay idle between requests (or before its first one)."""
 
 
+DEFAULT_LARGE_OUTPUT_BYTES = 256 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class PipelinesSettings:
     """`[pipelines]` in the project's `wws.toml` (or `wws serve` options): how its pipelines are served."""
@@ -95,7 +98,7 @@ class PipelinesSettings:
     token_env: str | None = None
     """The environment variable holding the bearer token every request to `/_wws/pipelines` must carry. Without
     one, only loopback clients may call those routes."""
-    large_output_bytes: int = 256 * 1024
+    large_output_bytes: int = DEFAULT_LARGE_OUTPUT_BYTES
     """A step output larger than this is stored once, by content hash, and passed on by reference."""
 
 

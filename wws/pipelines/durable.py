@@ -30,9 +30,11 @@ from dbos import DBOS, DBOSConfig, SetWorkflowAttributes, SetWorkflowID, Workflo
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSStreamTimeoutError, DBOSWorkflowCancelledError
 from dbos._serialization import DBOSPortableJSONSerializer
 
+from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES
 from wws.errors import WwsError
 from wws.pipelines import workflow
 from wws.pipelines.lease import ExecutorLease
+from wws.pipelines.outputs import OutputStore
 from wws.pipelines.plan import Plan, parse_plan
 from wws.pipelines.runner import WorkerSteps
 from wws.pipelines.scheduler import RUN_STATUSES, cancelled_ending, record_from_events
@@ -56,9 +58,17 @@ log = logging.getLogger(__name__)
 class PipelineRuns:
     """The durable runs of one project, in this process."""
 
-    def __init__(self, project: Path, steps: WorkerSteps, *, database_url: str | None = None):
+    def __init__(
+        self,
+        project: Path,
+        steps: WorkerSteps,
+        *,
+        database_url: str | None = None,
+        large_output_bytes: int = DEFAULT_LARGE_OUTPUT_BYTES,
+    ):
         self.project = project.resolve()
         self.steps = steps
+        self.outputs = OutputStore(self.project, large_output_bytes)
         self.database_url = database_url or f"sqlite:///{self.project / DATABASE_FILE}"
         self.lease = ExecutorLease(self.project / EXECUTORS_FOLDER)
         self.executor_id = self.lease.executor_id

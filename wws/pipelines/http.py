@@ -8,6 +8,7 @@
     POST /_wws/pipelines/runs/{run_id}/cancel     stop it: no new step starts, running ones are cancelled
     POST /_wws/pipelines/runs/{run_id}/steps/{step}/resolve   give a waiting wait step its data (the body)
     POST /_wws/pipelines/runs/{run_id}/rerun      run a finished run again from a step: {"from": "b"}
+    GET  /_wws/pipelines/outputs/{digest}         a large step output, stored aside (see `outputs.py`)
 
 JSON in and out; bad input gets a 4xx whose `error` says what is wrong, and starts nothing. These routes start and
 steer work, so they are closed by default: without a token only loopback clients may call them (403 for others);
@@ -77,7 +78,7 @@ class PipelinesService:
         self.token = _token(settings)
         self.catalog = PlanCatalog(self.project, registry)
         self.steps = WorkerSteps(self.project, kv=kv, sandbox=sandbox, fetcher=fetcher)
-        self.runs = PipelineRuns(self.project, self.steps)
+        self.runs = PipelineRuns(self.project, self.steps, large_output_bytes=settings.large_output_bytes)
         self.started = False
 
     async def start(self) -> None:
@@ -101,6 +102,7 @@ class PipelinesService:
             self._route("/runs/{run_id}/cancel", "POST", self.cancel_run),
             self._route("/runs/{run_id}/steps/{step}/resolve", "POST", self.resolve_step),
             self._route("/runs/{run_id}/rerun", "POST", self.rerun),
+            self._route("/outputs/{digest}", "GET", self.large_output),
             self._route("/{pipeline}/runs", "POST", self.start_run),
             self._route("/{pipeline}/runs", "GET", self.list_runs),
         ]
@@ -243,6 +245,15 @@ class PipelinesService:
         headers = {"location": f"{request.scope.get('root_path', '')}/runs/{run_id}"}
         answer = {"run_id": run_id, "status": "running", "rerun": {"from": body["from"]}}
         return JSONResponse(answer, status_code=202, headers=headers)
+
+    async def large_output(self, request: Request) -> Response:
+        """The data a large-output reference (`{"$wws_output": digest}`) stands for."""
+        digest = request.path_params["digest"]
+        try:
+            content = await asyncio.to_thread(self.runs.outputs.read, digest)
+        except FileNotFoundError:
+            raise ApiError(404, f"no stored output '{digest}'") from None
+        return Response(content, media_type="application/json")
 
     async def _running(self, run_id: str) -> dict[str, Any]:
         """The record of a run still running; 404 for an unknown run, 409 for a finished one."""

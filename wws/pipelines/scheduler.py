@@ -22,11 +22,13 @@ condition's result, `step-skipped`, `run-complete`, `run-error`), numbered from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from wws.pipelines.conditions import ConditionError
+from wws.pipelines.outputs import is_reference
 from wws.pipelines.plan import Edge, EdgeKind, Plan, StepType
 
 State = dict[str, Any]
@@ -79,6 +81,14 @@ class StepRecord:
     """The state the step was given (its `errors` and `data`, never its `config`)."""
     output: State | None = None
     """The state it returned, when it completed."""
+    reference: dict[str, Any] | None = None
+    """What stands for its output's data where it is stored, when that is large (see `outputs.py`)."""
+
+    def shown(self) -> Any:
+        """Its output's data as the record and the events show it: the data, or the reference to it."""
+        if self.reference is not None:
+            return self.reference
+        return self.output["data"] if self.output is not None else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,7 +97,7 @@ class StepRecord:
             "skip_reason": self.skip_reason.value if self.skip_reason else None,
             "blocked_by": self.blocked_by,
             "error": self.error.to_json() if self.error else None,
-            "output": self.output["data"] if self.output is not None else None,
+            "output": self.shown(),
         }
 
 
@@ -101,11 +111,20 @@ class Scheduler:
     """One run's decisions. `start()` gives the steps that may run now with their input states; `complete()` and
     `fail()` record how a step ended and decide what it unblocks; `record()` is the run as JSON."""
 
-    def __init__(self, plan: Plan, run_input: Any, history: list[dict[str, Any]] | None = None, rerun: str = ""):
+    def __init__(
+        self,
+        plan: Plan,
+        run_input: Any,
+        history: list[dict[str, Any]] | None = None,
+        rerun: str = "",
+        load: Callable[[dict[str, Any]], Any] | None = None,
+    ):
         """A new run of `plan` on `run_input`; or, with the `history` of a finished run (its events) and a step to
         `rerun`, that run going on: the step, the steps below it and the steps cancelled run again (each attempt
-        numbered after its last one), the others keep how they ended, and the events go on with the next number."""
+        numbered after its last one), the others keep how they ended, and the events go on with the next number.
+        `load` gives the data a reference in the history stands for."""
         self.plan = plan
+        self._load = load
         self.input = run_input
         self.steps = {step.id: StepRecord() for step in plan.steps}
         self.error: StepError | None = None
@@ -134,8 +153,12 @@ class Scheduler:
                 record = self.steps[data["step"]]
                 record.status, record.input = StepStatus.RUNNING, self._input_of(data["step"])
             elif kind == "step-complete":
-                output = {"data": data["output"], "errors": data.get("errors") or {}}
                 record = self.steps[data["step"]]
+                value = data["output"]
+                if is_reference(value):
+                    assert self._load is not None, "a history with large outputs needs a way to load them"
+                    record.reference, value = value, self._load(value)
+                output = {"data": value, "errors": data.get("errors") or {}}
                 record.status, record.output, record.attempt = StepStatus.COMPLETED, output, data["attempt"]
             elif kind == "step-error":
                 record = self.steps[data["step"]]
@@ -231,12 +254,13 @@ class Scheduler:
                 )
         return starting
 
-    def complete(self, step_id: str, output: State, attempts: int = 1) -> None:
+    def complete(self, step_id: str, output: State, attempts: int = 1, reference: dict[str, Any] | None = None) -> None:
         """The step returned `output` (a checked state) after `attempts`: its edges fire, or the run aborts if a
-        condition raises."""
+        condition raises. A `reference` stands for its data in the events and the record."""
         record = self.steps[step_id]
         record.status, record.output, record.attempt = StepStatus.COMPLETED, output, attempts
-        completed = {"step": step_id, "attempt": attempts, "output": output.get("data")}
+        record.reference = reference
+        completed = {"step": step_id, "attempt": attempts, "output": record.shown()}
         if output.get("errors"):
             completed["errors"] = output["errors"]  # a rerun picks the state up from the events
         self._emit("step-complete", completed)
@@ -306,7 +330,7 @@ class Scheduler:
             for step in self.plan.steps
             if not self._outbound[step.id] and self.steps[step.id].status is StepStatus.COMPLETED
         ]
-        outputs = {leaf: (self.steps[leaf].output or {}).get("data") for leaf in leaves}
+        outputs = {leaf: self.steps[leaf].shown() for leaf in leaves}
         if len(outputs) == 1:
             return next(iter(outputs.values()))
         return outputs or None

@@ -23,6 +23,7 @@ from dbos import DBOS
 
 from wws.errors import WwsError
 from wws.pipelines.executor import attempts
+from wws.pipelines.outputs import OutputStore
 from wws.pipelines.plan import Plan, StepType
 from wws.pipelines.scheduler import Scheduler, Severity, StepError
 
@@ -44,6 +45,7 @@ class RunsHost(Protocol):
     """What the workflows need of the launched `PipelineRuns` of this process."""
 
     steps: WorkerSteps
+    outputs: OutputStore
 
     def plan(self, plan_file: str, plan_text: str) -> Plan: ...
 
@@ -91,7 +93,8 @@ async def pipeline_rerun(plan_file: str, plan_text: str, run_input: Any, run_id:
     # Read outside the workflow's context: DBOS would record each read, and the history never changes.
     history = await asyncio.to_thread(contextvars.Context().run, host.events, run_id)
     await DBOS.update_workflow_attributes_async(run_id, {"status": "running"}, merge=True)
-    return await _walk(plan_file, plan_text, run_id, Scheduler(plan, run_input, history, rerun=step_id))
+    scheduler = Scheduler(plan, run_input, history, rerun=step_id, load=host.outputs.get)
+    return await _walk(plan_file, plan_text, run_id, scheduler)
 
 
 async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Scheduler) -> dict[str, Any]:
@@ -125,7 +128,10 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
                 )
                 scheduler.fail(step_id, error, outcome["attempts"])
             else:
-                scheduler.complete(step_id, outcome["output"], outcome["attempts"])
+                output, reference = outcome["output"], outcome.get("reference")
+                if reference is not None:  # the steps it flows into get the data itself
+                    output = {**output, "data": await asyncio.to_thread(host.outputs.get, reference)}
+                scheduler.complete(step_id, output, outcome["attempts"], reference)
     finally:
         for task in running.values():  # a cancelled run: its steps' late results are not wanted
             task.cancel()
@@ -168,15 +174,21 @@ async def _settled_next(step_id: str) -> str:
 async def _pipeline_step(
     plan_file: str, plan_text: str, run_id: str, step_id: str, state: Any, *, previous: int = 0
 ) -> dict[str, Any]:
-    """Every attempt of one step (numbered after `previous`), on a thread (guests never run on the event loop)."""
+    """Every attempt of one step (numbered after `previous`), on a thread (guests never run on the event loop); a
+    large output is stored aside, and its reference recorded instead."""
     host = _host()
     plan = host.plan(plan_file, plan_text)
     runner = host.steps.runner(plan, run_id)
     step = plan.step(step_id)
     aborted = host.aborted(run_id)
     outcome = await asyncio.to_thread(attempts, plan, step, state, runner, aborted=aborted, previous=previous)
+    output = outcome.output
+    reference = await asyncio.to_thread(host.outputs.put, output["data"]) if output is not None else None
+    if output is not None and reference is not None:
+        output = {**output, "data": None}  # recorded as its reference, not copied into the database
     return {
         "attempts": outcome.attempts,
-        "output": outcome.output,
+        "output": output,
+        "reference": reference,
         "error": outcome.error.to_json() if outcome.error else None,
     }
