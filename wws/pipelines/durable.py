@@ -15,10 +15,13 @@ project never take each other's live runs; DBOS's queue hands a recovered run to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SetWorkflowAttributes, SetWorkflowID, WorkflowHandle, WorkflowStatus
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSStreamTimeoutError, DBOSWorkflowCancelledError
 from dbos._serialization import DBOSPortableJSONSerializer
@@ -49,8 +53,9 @@ DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
 EXECUTORS_FOLDER = Path(".wws") / "pipeline-executors"
 NOTIFICATION_POLL_SECONDS = 0.1
 """How often a waiting run looks for a message (a cancel, a resolved wait) in SQLite, which cannot notify it."""
-POLL_SECONDS = 0.05
-"""How often a follower of a run's events looks for new ones, when nothing tells it (SQLite cannot)."""
+REREAD_SECONDS = 0.25
+"""How often a follower of a run's events reads them again when nothing says there are new ones: a run going on in
+another process (`--workers`, a command) cannot say so."""
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +79,7 @@ class PipelineRuns:
         self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}
         self._aborted: dict[str, threading.Event] = {}
+        self._followers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
 
     def launch(self) -> None:
@@ -89,11 +95,18 @@ class PipelineRuns:
             "notification_listener_polling_interval_sec": NOTIFICATION_POLL_SECONDS,
             "log_level": "ERROR",  # its warnings (a recovered run re-queued) are not the operator's business
         }
+        if self.database_url.startswith("sqlite"):
+            # A file does not go away: no ping before each use of a connection (one more query per operation).
+            config["db_engine_kwargs"] = {"pool_pre_ping": False}
         try:
             self.lease.acquire()
             logging.getLogger("dbos").addFilter(_quiet_cancels)
-            DBOS(config=config)
+            if self.database_url.startswith("sqlite:///"):
+                _write_ahead_log(Path(self.database_url.removeprefix("sqlite:///")))
+            dbos = DBOS(config=config)
             DBOS.launch()
+            if self.database_url.startswith("sqlite:///"):
+                _sync_at_checkpoints(dbos._sys_db.engine)
             dead = self.lease.dead_executors()
             if dead:
                 DBOS._recover_pending_workflows(dead)  # re-enqueued: one live process runs each
@@ -269,24 +282,43 @@ class PipelineRuns:
             index += 1
 
     async def _follow(self, workflow_id: str, idle_seconds: float) -> AsyncIterator[dict[str, Any] | None]:
-        """One workflow's events, as they come, until its stream ends."""
-        offset = 0  # batches read so far
-        while True:
-            try:
-                batches = DBOS.read_stream_async(
-                    workflow_id,
-                    EVENTS_STREAM,
-                    offset=offset,
-                    polling_interval_sec=POLL_SECONDS,
-                    timeout_seconds=idle_seconds,
-                )
-                async for batch in batches:
-                    offset += 1
+        """One workflow's events, as they come, until its stream ends: read when it says it published (in this
+        process), or every `REREAD_SECONDS` (a workflow in another process cannot say so)."""
+        published = asyncio.Event()
+        waiter = (asyncio.get_running_loop(), published)
+        with self._lock:
+            self._followers.setdefault(workflow_id, []).append(waiter)
+        try:
+            offset = 0  # batches read so far
+            quiet_since = time.monotonic()
+            while True:
+                published.clear()  # before reading: a batch written meanwhile sets it again
+                batches, ended = await asyncio.to_thread(_read_stream, workflow_id, offset)
+                offset += len(batches)
+                for batch in batches:
                     for event in batch:
                         yield event
-                return
-            except DBOSStreamTimeoutError:
-                yield None
+                if ended:
+                    return
+                if batches:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= idle_seconds:
+                    quiet_since = time.monotonic()
+                    yield None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(published.wait(), REREAD_SECONDS)
+        finally:
+            with self._lock:
+                self._followers[workflow_id].remove(waiter)
+                if not self._followers[workflow_id]:
+                    del self._followers[workflow_id]
+
+    def published(self, workflow_id: str) -> None:
+        """A workflow of this process wrote to its events: wake whoever follows it."""
+        with self._lock:
+            waiters = list(self._followers.get(workflow_id, ()))
+        for loop, event in waiters:
+            loop.call_soon_threadsafe(event.set)
 
     def list(self, pipeline: str | None = None, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The project's runs (of one pipeline, with one status, if given), newest first: their id, pipeline,
@@ -383,6 +415,38 @@ def _iso(epoch_ms: int | None) -> str | None:
     if epoch_ms is None:
         return None
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _read_stream(workflow_id: str, offset: int) -> tuple[list[Any], bool]:
+    """The batches of a workflow's events from `offset` that are written now, and whether its stream has ended."""
+    batches: list[Any] = []
+    try:
+        for batch in DBOS.read_stream(workflow_id, EVENTS_STREAM, offset=offset, timeout_seconds=0.001):
+            batches.append(batch)
+    except DBOSStreamTimeoutError:
+        return batches, False
+    return batches, True
+
+
+def _write_ahead_log(database: Path) -> None:
+    """Keep the SQLite database in write-ahead-log mode (it stays so): a commit appends to the log instead of
+    rewriting pages through a rollback journal, and readers (a run's events, its record) never block the writer."""
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
+def _sync_at_checkpoints(engine: sa.Engine) -> None:
+    """`synchronous=NORMAL` on every connection of DBOS's engine: in WAL mode, a commit survives the death of the
+    process (what runs must survive) and waits for the disk only at checkpoints."""
+
+    def tune(connection: Any, _record: Any) -> None:
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+    sa.event.listen(engine, "connect", tune)
+    engine.dispose()  # the connections opened before would not have it
 
 
 def _quiet_cancels(record: logging.LogRecord) -> bool:

@@ -55,6 +55,8 @@ class RunsHost(Protocol):
 
     def events(self, run_id: str) -> list[dict[str, Any]]: ...
 
+    def published(self, workflow_id: str) -> None: ...
+
 
 _current: list[RunsHost] = []
 """The launched `PipelineRuns` of this process: DBOS's workflows are module functions, and find it here."""
@@ -141,6 +143,7 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
     await DBOS.update_workflow_attributes_async(run_id, {"status": record["status"]}, merge=True)
     await _publish(scheduler)
     await DBOS.close_stream_async(EVENTS_STREAM)
+    host.published(DBOS.workflow_id or "")
     return record
 
 
@@ -149,6 +152,7 @@ async def _publish(scheduler: Scheduler) -> None:
     events = scheduler.drain()
     if events:
         await DBOS.write_stream_async(EVENTS_STREAM, events)
+        _host().published(DBOS.workflow_id or "")
 
 
 async def _wait_step(step_id: str, state: Any, timeout_ms: int, previous: int) -> dict[str, Any]:
