@@ -533,3 +533,34 @@ def test_a_large_output_is_stored_once_by_hash_and_the_next_step_gets_the_value(
     ], "stored once, whichever step or run made it"
     database = b"".join(path.read_bytes() for path in (project / ".wws").glob("pipelines.sqlite*"))
     assert b"x" * 4096 not in database, "large outputs stay out of the database"
+
+
+@pytest.mark.slow
+def test_secrets_are_in_no_answer_of_any_route(tmp_path: Path, native_modules: dict[str, Path]) -> None:
+    project = make_project(tmp_path, native_modules)
+    secret, other = "the-api-key-42", "other-secret-value"
+    (project / "wws.toml").write_text(f'[secrets]\nOTHER = "{other}"\n')
+    with serving(project, env={"API_KEY": secret}) as (base, process):
+        api = base + API
+        run_id = httpx.post(f"{api}/secrets/runs", json=1).json()["run_id"]
+        record = wait_for(api, run_id)
+        rerun = httpx.post(f"{api}/runs/{run_id}/rerun", json={"from": "js"})
+        assert rerun.status_code == 202
+        wait_for(api, run_id)
+        answers = [
+            httpx.get(api).text,
+            httpx.get(f"{api}/runs/{run_id}").text,
+            httpx.get(f"{api}/runs/{run_id}/events", timeout=30).text,
+            httpx.get(f"{api}/secrets/runs").text,
+            rerun.text,
+        ]
+        process.terminate()
+        _, log = process.communicate(timeout=30)
+    assert record["steps"]["js"]["output"] == {"echo": "[redacted]", "length": len(secret)}
+    assert "[redacted]" in record["steps"]["py"]["error"]["message"]
+    for answer in [*answers, log]:
+        assert secret not in answer
+        assert other not in answer
+    database = b"".join(path.read_bytes() for path in (project / ".wws").glob("pipelines.sqlite*"))
+    assert secret.encode() not in database
+    assert other.encode() not in database
