@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -64,6 +65,9 @@ class StepCall:
     """`time.monotonic()` by which the step must end; 0: the worker's `timeout_ms` from when its guest starts."""
     secrets: Mapping[str, str] = field(default_factory=dict)
     """What only this step's sandbox receives (in `env`, or as environment variables), on top of `[vars]`."""
+    interrupt: threading.Event | None = field(default=None, compare=False)
+    """Set when the run is cancelled: a guest waiting in the host (a sleep, a timer) stops at once, as at its
+    deadline."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -300,6 +300,8 @@ def test_cancel_stops_a_run_within_a_second_and_discards_the_late_result(
         {"id": "long", "handler": "h/count.js", "config": {"name": "long", "wait_first": 3000}, "next": {"next": True}},
         {"id": "next", "handler": "h/count.js", "config": {"name": "next"}},
         {"id": "other", "handler": "h/count.js", "config": {"name": "other"}},
+        {"id": "napjs", "handler": "h/nap.js", "config": {"name": "napjs", "ms": 2000}},
+        {"id": "nappy", "handler": "h/nap.py", "config": {"name": "nappy", "ms": 2000}},
     ]
     (project / "pipelines" / "long.json").write_text(json.dumps({"steps": steps}))
     with serving(project) as (base, _):
@@ -323,9 +325,10 @@ def test_cancel_stops_a_run_within_a_second_and_discards_the_late_result(
         assert events[-1]["event"] == "run-error"
         assert events[-1]["data"]["status"] == "cancelled"
 
-        time.sleep(3.5)  # the long step's guest has answered by now: nothing changes
+        time.sleep(5)  # the guests would have answered by now: nothing changes
         assert httpx.get(f"{base}{API}/runs/{run_id}").json() == record
         assert counts(project, ("next",))["next"] is None, "no step starts after a cancel"
+        assert counts(project, ("napjs", "nappy")) == {"napjs": None, "nappy": None}, "sleeping guests are stopped"
         again = httpx.post(f"{base}{API}/runs/{run_id}/cancel")
         assert again.status_code == 409
         assert again.json()["status"] == "cancelled"

@@ -61,9 +61,10 @@ class WorkerSteps:
                 self._workers[handler] = worker
             return worker
 
-    def runner(self, plan: Plan, run_id: str) -> StepRunner:
+    def runner(self, plan: Plan, run_id: str, interrupt: threading.Event | None = None) -> StepRunner:
         """The `StepRunner` of one run of `plan`. Its steps' secrets are resolved now (a missing one fails the run
-        before any step runs) and redacted from everything the steps give back, log or fail with."""
+        before any step runs) and redacted from everything the steps give back, log or fail with. `interrupt` (set
+        when the run is cancelled) ends a guest's waits in the host at once."""
         secrets = resolve_secrets(plan, self.project)
         self._redactor.add(value for values in secrets.values() for value in values.values())
         if secrets:
@@ -71,12 +72,20 @@ class WorkerSteps:
 
         def run(step: Step, state: State, attempt: int) -> State:
             request_id = f"{run_id}/{step.id}/{attempt}"
-            return self.run_step(plan, step, state, request_id=request_id, secrets=secrets.get(step.id, {}))
+            step_secrets = secrets.get(step.id, {})
+            return self.run_step(plan, step, state, request_id=request_id, secrets=step_secrets, interrupt=interrupt)
 
         return run
 
     def run_step(
-        self, plan: Plan, step: Step, state: State, *, request_id: str, secrets: Mapping[str, str] | None = None
+        self,
+        plan: Plan,
+        step: Step,
+        state: State,
+        *,
+        request_id: str,
+        secrets: Mapping[str, str] | None = None,
+        interrupt: threading.Event | None = None,
     ) -> State:
         """One attempt of `step` on `state`: its new state (secrets redacted), or `StepFailure` saying how it
         failed (its message redacted too)."""
@@ -84,7 +93,7 @@ class WorkerSteps:
             message = "a wait step is resolved over HTTP, in a durable run (wws serve)"
             raise StepFailure(StepError(Severity.CRASH, "WaitStep", message))
         deadline = time.monotonic() + step.timeout_ms / 1000 if step.timeout_ms else 0.0
-        call = StepCall(step_input(state, step.config), request_id, deadline, dict(secrets or {}))
+        call = StepCall(step_input(state, step.config), request_id, deadline, dict(secrets or {}), interrupt)
         try:
             answer = self.worker(step.handler).run_step(call)
         except LoadError as exc:

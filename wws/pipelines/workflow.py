@@ -37,6 +37,8 @@ WORKFLOW_NAME = "wws-pipeline-run"
 RERUN_NAME = "wws-pipeline-rerun"
 RERUN_SEPARATOR = "~"
 """Between a run's id and the number of one of its reruns: `age-gate.3f9c…~2`."""
+CANCEL_CHECK_SECONDS = 1.0
+"""How often a run looks whether another process cancelled it, to interrupt its steps here."""
 RESOLVE_TOPIC = "wws-resolve:"
 """+ a wait step's id: the DBOS message topic on which that step receives its data."""
 
@@ -104,6 +106,7 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
     host = _host()
     plan = scheduler.plan
     running: dict[str, asyncio.Task[dict[str, Any]]] = {}
+    watch = asyncio.create_task(_watch_for_cancel(DBOS.workflow_id or "", run_id))
     try:
         while True:
             for step_id, state in scheduler.start():
@@ -135,6 +138,7 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
                     output = {**output, "data": await asyncio.to_thread(host.outputs.get, reference)}
                 scheduler.complete(step_id, output, outcome["attempts"], reference)
     finally:
+        watch.cancel()
         for task in running.values():  # a cancelled run: its steps' late results are not wanted
             task.cancel()
         host.forget(run_id)
@@ -145,6 +149,19 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
     await DBOS.close_stream_async(EVENTS_STREAM)
     host.published(DBOS.workflow_id or "")
     return record
+
+
+async def _watch_for_cancel(workflow_id: str, run_id: str) -> None:
+    """Interrupt the run's steps in this process when it is cancelled from another one (a cancel in this process
+    does it at once)."""
+    host = _host()
+    while True:
+        await asyncio.sleep(CANCEL_CHECK_SECONDS)
+        # Outside the workflow's context: a status read by the workflow itself would be recorded.
+        status = await asyncio.to_thread(contextvars.Context().run, DBOS.get_workflow_status, workflow_id)
+        if status is not None and status.status == "CANCELLED":
+            host.aborted(run_id).set()
+            return
 
 
 async def _publish(scheduler: Scheduler) -> None:
@@ -182,9 +199,9 @@ async def _pipeline_step(
     large output is stored aside, and its reference recorded instead."""
     host = _host()
     plan = host.plan(plan_file, plan_text)
-    runner = host.steps.runner(plan, run_id)
-    step = plan.step(step_id)
     aborted = host.aborted(run_id)
+    runner = host.steps.runner(plan, run_id, aborted)
+    step = plan.step(step_id)
     outcome = await asyncio.to_thread(attempts, plan, step, state, runner, aborted=aborted, previous=previous)
     output = outcome.output
     reference = await asyncio.to_thread(host.outputs.put, output["data"]) if output is not None else None

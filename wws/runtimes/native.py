@@ -104,7 +104,7 @@ class NativeInstance:
         are environment variables."""
         if call.secrets:
             self._guest.extend_env(call.secrets.items())
-        self._guest.begin(call.state.encode(), call.request_id, call.deadline)
+        self._guest.begin(call.state.encode(), call.request_id, call.deadline, call.interrupt)
         self._guest.call(self._entry)
         return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
 

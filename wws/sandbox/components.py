@@ -24,6 +24,7 @@ from wws.sandbox.engine import Sandbox
 from wws.sandbox.stdio import LogBudget
 from wws.sandbox.store import SandboxSpec, confine
 from wws.sandbox.traps import wasmtime_cause
+from wws.sandbox.waits import sleep_unless
 
 _NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
 _INTERRUPT = "wasm trap: interrupt"
@@ -38,6 +39,7 @@ class _Call:
     deadline: float
     host_allowed: bool
     log_budget: LogBudget
+    interrupt: threading.Event | None = None
     out_of_time: bool = False
     """The deadline came while the guest slept in the host."""
 
@@ -66,11 +68,14 @@ class ComponentLinker:
         """Wait on the host for the guest of this thread, at most until its request's deadline, which stops it."""
         current: _Call | None = getattr(self._local, "call", None)
         wanted = nanoseconds / 1e9
+        interrupt = current.interrupt if current is not None else None
         if current is not None and time.monotonic() + wanted > current.deadline:
-            time.sleep(max(0.0, current.deadline - time.monotonic()))
+            sleep_unless(max(0.0, current.deadline - time.monotonic()), interrupt)
             current.out_of_time = True
             raise wasmtime.WasmtimeError("wws: deadline reached while the guest was waiting")
-        time.sleep(wanted)
+        if sleep_unless(wanted, interrupt) and current is not None:
+            current.out_of_time = True
+            raise wasmtime.WasmtimeError("wws: interrupted while the guest was waiting (its run was cancelled)")
 
 
 class ComponentGuest:
@@ -90,7 +95,13 @@ class ComponentGuest:
         self._funcs: dict[str, wasmtime.component.Func] = {}
 
     def call(
-        self, export: str, *args: str, request_id: str = "", host_allowed: bool = True, deadline: float = 0.0
+        self,
+        export: str,
+        *args: str,
+        request_id: str = "",
+        host_allowed: bool = True,
+        deadline: float = 0.0,
+        interrupt: threading.Event | None = None,
     ) -> str:
         """Call a `(string…) -> string` export under the request's deadline (`time.monotonic()`; 0: `timeout_ms`
         from now); failures raise a `WorkerError`. With `host_allowed` False, the guest's host calls are refused
@@ -105,7 +116,7 @@ class ComponentGuest:
         _ffi.set_epoch_deadline(self.store, ticks)
         local = self._linker._local
         budget = LogBudget(self.spec.limits.max_log_bytes)
-        local.call = current = _Call(self.spec, request_id, deadline, host_allowed, budget)
+        local.call = current = _Call(self.spec, request_id, deadline, host_allowed, budget, interrupt)
         try:
             result = func(self.store, *args)
             func.post_return(self.store)

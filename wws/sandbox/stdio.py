@@ -81,6 +81,7 @@ class Streams:
         "file_io",
         "host",
         "host_result",
+        "interrupt",
         "late_stderr",
         "log_budget",
         "log_cap",
@@ -102,8 +103,11 @@ class Streams:
         """fd_read/fd_write of wasmtime's WASI, bound to this store's guest memory on first use."""
         self.reset(b"")
 
-    def reset(self, stdin: bytes, request_id: str = "", deadline: float = 0.0) -> None:
-        """Start a request: new stdin, empty outputs, the request's id and deadline (for host calls)."""
+    def reset(
+        self, stdin: bytes, request_id: str = "", deadline: float = 0.0, interrupt: threading.Event | None = None
+    ) -> None:
+        """Start a request: new stdin, empty outputs, the request's id and deadline (for host calls), and what
+        interrupts its waits early (a cancelled pipeline run)."""
         self.stdin = stdin
         self.stdin_pos = 0
         self.stdout = bytearray()
@@ -117,6 +121,7 @@ class Streams:
         self.request_id = request_id
         self.deadline = deadline
         """`time.monotonic()` past which the request is out of time."""
+        self.interrupt = interrupt
         self.host_result = b""
         """The answer of the last host call, until the guest copies it out with `wws.host_result`."""
 

@@ -6,6 +6,7 @@ Created per request in `request` isolation and per warm instance in `instance` i
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,10 +84,13 @@ class GuestStore:
     def export(self, instance: wasmtime.Instance, name: str) -> Any:
         return _ffi.instance_export(self.store, instance, name)
 
-    def begin(self, stdin: bytes, request_id: str = "", deadline: float = 0.0) -> None:
-        """Start a request: fresh stdio, and its deadline (`time.monotonic()`; 0: `timeout_ms` from now)."""
+    def begin(
+        self, stdin: bytes, request_id: str = "", deadline: float = 0.0, interrupt: threading.Event | None = None
+    ) -> None:
+        """Start a request: fresh stdio, and its deadline (`time.monotonic()`; 0: `timeout_ms` from now); `interrupt`
+        ends its waits in the host early."""
         limit, ticks = self._sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
-        self.streams.reset(stdin, request_id, limit)
+        self.streams.reset(stdin, request_id, limit, interrupt)
         _ffi.set_epoch_deadline(self.store, ticks)
 
     def call(self, func: wasmtime.Func) -> None:

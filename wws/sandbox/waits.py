@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import threading
 import time
 from typing import Any
 
@@ -92,10 +93,13 @@ class HostWaits:
                 args[0].i32 = _ERRNO_FAULT
                 return 0
             raw = _ffi.copy_out(base + subscriptions, total * _SUBSCRIPTION.size)
-            ready = self._wait(streams.stdin_remaining(), raw, total, streams.deadline)
+            ready = self._wait(streams.stdin_remaining(), raw, total, streams.deadline, streams.interrupt)
             if ready is None:
-                streams.failure = OutOfTime("reached its deadline while waiting (poll_oneoff: sleep or timer)")
-                return _ffi.new_trap("wws: deadline reached while the guest was waiting")
+                if streams.interrupt is not None and streams.interrupt.is_set():
+                    streams.failure = OutOfTime("interrupted while waiting: its run was cancelled")
+                else:
+                    streams.failure = OutOfTime("reached its deadline while waiting (poll_oneoff: sleep or timer)")
+                return _ffi.new_trap("wws: the guest's wait was cut short")
             out = bytearray()
             for event in ready:
                 out += _EVENT.pack(*event)
@@ -107,10 +111,10 @@ class HostWaits:
             return _ffi.new_trap(f"wws: host poll_oneoff failed: {exc!r}")
 
     def _wait(
-        self, stdin_left: int, raw: bytes, total: int, deadline: float
+        self, stdin_left: int, raw: bytes, total: int, deadline: float, interrupt: threading.Event | None = None
     ) -> list[tuple[int, int, int, int, int]] | None:
         """The events (userdata, errno, type, nbytes, flags) of a poll, after waiting for the first clock if no fd
-        is ready; None when the request's deadline (`time.monotonic()`) comes first."""
+        is ready; None when the request's deadline (`time.monotonic()`) comes first, or `interrupt` is set."""
         events: list[tuple[int, int, int, int, int]] = []
         clocks: list[tuple[int, int]] = []  # (userdata, due as time.monotonic_ns())
         for index in range(total):
@@ -134,10 +138,18 @@ class HostWaits:
         due = min(when for _, when in clocks)
         limit = int(deadline * _NS) if deadline else due
         if due > limit:
-            time.sleep(max(0, limit - time.monotonic_ns()) / _NS)
+            sleep_unless(max(0, limit - time.monotonic_ns()) / _NS, interrupt)
             return None
         pause = due - time.monotonic_ns()
-        if pause > 0:
-            time.sleep(pause / _NS)
+        if pause > 0 and sleep_unless(pause / _NS, interrupt):
+            return None
         now = time.monotonic_ns()
         return [(userdata, _ERRNO_SUCCESS, _CLOCK, 0, 0) for userdata, when in clocks if when <= now]
+
+
+def sleep_unless(seconds: float, interrupt: threading.Event | None) -> bool:
+    """Sleep for `seconds`, or until `interrupt` is set: whether it was."""
+    if interrupt is None:
+        time.sleep(seconds)
+        return False
+    return interrupt.wait(seconds)

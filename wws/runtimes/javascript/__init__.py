@@ -198,12 +198,12 @@ class JavaScriptInstance:
         extra = self._program.extra
         env = {**self._program.worker.config.vars, **call.secrets}
         message = json.dumps({"step": json.loads(call.state), **extra, "env": env}).encode()
-        self._call(message, call.request_id, call.deadline)
+        self._call(message, call.request_id, call.deadline, call.interrupt)
         return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
 
-    def _call(self, message: bytes, request_id: str, deadline: float) -> None:
+    def _call(self, message: bytes, request_id: str, deadline: float, interrupt: threading.Event | None = None) -> None:
         guest = self._guest
-        guest.begin(message, request_id, deadline)
+        guest.begin(message, request_id, deadline, interrupt)
         self.clean = False
         status = guest.call_status(self._entry)
         self.clean = True

@@ -239,7 +239,14 @@ class PythonInstance:
         env = {**self._program.worker.config.vars, **call.secrets}
         message = json.dumps({"step": json.loads(call.state), **extra, "env": env})
         answer = self._answer(
-            self._guest.call("handle", self._code, message, request_id=call.request_id, deadline=call.deadline)
+            self._guest.call(
+                "handle",
+                self._code,
+                message,
+                request_id=call.request_id,
+                deadline=call.deadline,
+                interrupt=call.interrupt,
+            )
         )
         self._code = ""
         prefix = '{"state":'
