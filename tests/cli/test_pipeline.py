@@ -1,4 +1,5 @@
-"""`wws pipeline validate`: exit 0 for a valid plan, exit 2 with every problem on stderr, one per line."""
+"""`wws pipeline`: `validate` exits 0 for a valid plan, 2 with every problem on stderr, one per line; `run` checks
+its options before anything starts."""
 
 from __future__ import annotations
 
@@ -46,3 +47,12 @@ def test_pipeline_help_names_its_commands() -> None:
     assert "validate" in result.output
     validate = CliRunner().invoke(cli, ["pipeline", "validate", "--help"])
     assert "exit 2, with every problem on stderr" in validate.output
+
+
+def test_run_refuses_a_run_id_that_is_not_a_plain_name(tmp_path: Path) -> None:
+    plan = plan_folder(tmp_path) / "p.json"
+    plan.write_text(json.dumps({"steps": [{"id": "b", "handler": "h/b.js"}]}))
+    result = CliRunner().invoke(cli, ["pipeline", "run", str(plan), "--run-id", "mine~1", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--run-id" in result.output
+    assert not (tmp_path / ".wws").exists(), "refused before anything starts"

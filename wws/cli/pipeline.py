@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,10 @@ from wws.runtimes.registry import default_registry
 
 if TYPE_CHECKING:
     from wws.pipelines.durable import PipelineRuns
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+"""A run id given on the command line (`~` stays free: it names a run's reruns)."""
 
 
 @click.group()
@@ -97,6 +102,8 @@ def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -
     With the id of a run a dead process left unfinished, resume it (finished steps do not run again); with the id of
     a finished run, print its record. Exit 0 when the run completed, 1 when it failed, 2 when the plan is invalid."""
     loaded = _load(plan)
+    if run_id is not None and not _RUN_ID.match(run_id):
+        raise click.BadParameter("letters, digits, '.', '-' and '_' (at most 200)", param_hint="--run-id")
     run_input = _read_input(input_text)
     resolve_secrets(loaded, project.resolve())  # a secret set nowhere stops here, before a run exists
     with _durable(project) as runs:
