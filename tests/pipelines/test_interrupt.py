@@ -1,7 +1,9 @@
-"""A cancelled run interrupts its steps' guests that wait in the host (a sleep, a timer), in every language."""
+"""A cancelled run interrupts its steps' guests at once, whatever they do: wait in the host (a sleep, a timer) or
+compute, in every language."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -13,21 +15,44 @@ from wws.messages import StepCall
 from wws.pipelines.runner import WorkerSteps
 from wws.pipelines.state import step_input
 
+NATIVE = {"loop.wasm": "loop", "sleeper.wasm": "sleeper"}
+"""Native fixtures (tests/fixtures/native) that never answer by themselves: one computes, one sleeps."""
 
-@pytest.mark.parametrize("handler", ["sleeps.py", "nap.js"])
-def test_an_interrupt_stops_a_step_sleeping_in_the_host_at_once(project: Path, handler: str) -> None:
+
+@pytest.mark.parametrize(
+    "handler", ["sleeps.py", "nap.js", "sleeper.wasm", "spin.py", "spin.js", "loop.wasm"]
+)  # fmt: skip
+def test_an_interrupt_stops_a_step_at_once(project: Path, native_modules: dict[str, Path], handler: str) -> None:
+    path = project / "pipelines" / "h" / handler
+    if handler in NATIVE:
+        shutil.copyfile(native_modules[NATIVE[handler]], path)
     steps = WorkerSteps(project)
     try:
-        worker = steps.worker(project / "pipelines" / "h" / handler)
+        worker = steps.worker(path)
         worker.load()
         interrupt = threading.Event()
-        call = StepCall(step_input({"data": 1, "errors": {}}, {"ms": 10_000, "name": "n"}), interrupt=interrupt)
+        call = StepCall(step_input({"data": 1, "errors": {}}, {"ms": 20_000, "name": "n"}), interrupt=interrupt)
         timer = threading.Timer(0.3, interrupt.set)
         timer.start()
         started = time.monotonic()
         with pytest.raises(GuestTimeout):
             worker.run_step(call)
-        assert time.monotonic() - started < 3, "stopped when interrupted, not when its 10 s sleep ends"
+        assert time.monotonic() - started < 3, "stopped when interrupted, not at its 30 s deadline"
         timer.join()
+    finally:
+        steps.close()
+
+
+def test_without_an_interrupt_a_computing_step_still_stops_at_its_deadline(project: Path) -> None:
+    path = project / "pipelines" / "h" / "spin.js"
+    (project / "pipelines" / "h" / "spin.toml").write_text("[limits]\ntimeout_ms = 300\n")
+    steps = WorkerSteps(project)
+    try:
+        worker = steps.worker(path)
+        worker.load()
+        started = time.monotonic()
+        with pytest.raises(GuestTimeout):
+            worker.run_step(StepCall(step_input({"data": 1, "errors": {}}, {}), interrupt=threading.Event()))
+        assert 0.29 < time.monotonic() - started < 3
     finally:
         steps.close()

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import wasmtime
+from wasmtime import _bindings
 from wasmtime import _ffi as ffi
 from wasmtime._extern import wrap_extern
 from wasmtime._func import Caller
@@ -208,3 +209,32 @@ def memory_region(store: wasmtime.Store, memory: wasmtime.Memory) -> tuple[int, 
     """(address, size) of a memory's bytes in this process, for copying it out at once."""
     size = memory.data_len(store)
     return (ctypes.addressof(memory.data_ptr(store).contents), size) if size else (0, 0)
+
+
+_DEADLINE_CALLBACK = _bindings._wasmtime_store_epoch_deadline_callback.argtypes[1]
+_CONTINUE = 0
+"""`WASMTIME_UPDATE_DEADLINE_CONTINUE`: go on, with a new deadline."""
+
+EpochCheck = Callable[[], int]
+"""Called when a store's epoch deadline comes: the ticks the guest may go on for, or 0 to stop it."""
+
+
+def on_epoch_deadline(store: wasmtime.Store, check: EpochCheck) -> Any:
+    """Have `check` decide, on the guest's own thread, what happens when the store's epoch deadline comes (instead
+    of a trap at once). Returns the C callback: keep it referenced for as long as the store lives."""
+
+    def callback(_context: Any, _data: Any, delta: Any, kind: Any) -> int:
+        try:
+            ticks = check()
+        except BaseException:  # an exception must never cross the C boundary: stop the guest
+            ticks = 0
+        if ticks <= 0:
+            error = ffi.wasmtime_error_new(b"wws: the guest was stopped")
+            return int(ctypes.cast(error, ctypes.c_void_p).value or 0)
+        delta[0] = ticks
+        kind[0] = _CONTINUE
+        return 0
+
+    function = _DEADLINE_CALLBACK(callback)
+    _bindings._wasmtime_store_epoch_deadline_callback(store.ptr(), function, None, _NO_FINALIZER)
+    return function

@@ -22,7 +22,7 @@ from wws.errors import GuestTimeout, GuestTrap, WorkerError
 from wws.sandbox import _ffi
 from wws.sandbox.engine import Sandbox
 from wws.sandbox.stdio import LogBudget
-from wws.sandbox.store import SandboxSpec, confine
+from wws.sandbox.store import INTERRUPT_CHECK_TICKS, SandboxSpec, confine, ticks_left
 from wws.sandbox.traps import wasmtime_cause
 from wws.sandbox.waits import sleep_unless
 
@@ -93,6 +93,7 @@ class ComponentGuest:
             self.store.close()
             raise self._failure(exc) from exc
         self._funcs: dict[str, wasmtime.component.Func] = {}
+        self._epoch_watch: Any = None
 
     def call(
         self,
@@ -113,6 +114,10 @@ class ComponentGuest:
                 raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
             self._funcs[export] = func
         deadline, ticks = self._linker.sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
+        if interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
+            if self._epoch_watch is None:
+                self._epoch_watch = _ffi.on_epoch_deadline(self.store, self._ticks_left)
+            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
         _ffi.set_epoch_deadline(self.store, ticks)
         local = self._linker._local
         budget = LogBudget(self.spec.limits.max_log_bytes)
@@ -127,6 +132,15 @@ class ComponentGuest:
         if not isinstance(result, str):
             raise GuestTrap(self.spec.worker, f"'{export}' answered {type(result).__name__}, not a string")
         return result
+
+    def _ticks_left(self) -> int:
+        """At an epoch deadline of a call that may be interrupted: the ticks it may go on for, or 0 to stop it."""
+        current: _Call | None = getattr(self._linker._local, "call", None)
+        if current is None:
+            return 0
+        left = ticks_left(current.deadline, current.interrupt, None)
+        current.out_of_time = left == 0
+        return left
 
     def close(self) -> None:
         self._funcs.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,9 @@ import wasmtime
 from wws.config.model import Limits, Mount
 from wws.errors import GuestTrap, WorkerError
 from wws.sandbox import _ffi
-from wws.sandbox.engine import Sandbox
+from wws.sandbox.engine import TICK_SECONDS, Sandbox
 from wws.sandbox.hostcalls import HostCalls
-from wws.sandbox.stdio import Streams
+from wws.sandbox.stdio import OutOfTime, Streams
 from wws.sandbox.traps import translate
 
 T = TypeVar("T")
@@ -37,6 +38,25 @@ class SandboxSpec:
     limits: Limits
     host: HostCalls | None = None
     """Answers the guest's `wws.host_call`s; None refuses them."""
+
+
+INTERRUPT_CHECK_TICKS = 10
+"""How often (in epoch ticks: 100 ms) a call that may be interrupted looks whether it was."""
+
+
+def ticks_left(deadline: float, interrupt: threading.Event | None, streams: Streams | None) -> int:
+    """The epoch ticks a call may go on for, at most `INTERRUPT_CHECK_TICKS`; 0 when it must stop now (`interrupt`
+    is set, or `deadline` has come), after saying why in `streams` (if any)."""
+    remaining = deadline - time.monotonic()
+    if interrupt is not None and interrupt.is_set():
+        if streams is not None:
+            streams.failure = OutOfTime("interrupted: its run was cancelled")
+        return 0
+    if remaining <= 0:
+        if streams is not None:
+            streams.failure = OutOfTime("ran past its deadline")
+        return 0
+    return min(INTERRUPT_CHECK_TICKS, -(-int(remaining * 1000) // int(TICK_SECONDS * 1000)))
 
 
 def confine(store: wasmtime.Store, spec: SandboxSpec) -> None:
@@ -62,6 +82,7 @@ class GuestStore:
         self._key = sandbox.stdio.attach(self.store, self.streams)
         self._instance: wasmtime.Instance | None = None
         self._memory: Any = None
+        self._epoch_watch: Any = None
         confine(self.store, spec)
 
     def instantiate(self, pre: wasmtime.InstancePre) -> wasmtime.Instance:
@@ -91,7 +112,16 @@ class GuestStore:
         ends its waits in the host early."""
         limit, ticks = self._sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
         self.streams.reset(stdin, request_id, limit, interrupt)
+        if interrupt is not None:  # a guest that computes is checked on every few ticks, not only at its deadline
+            if self._epoch_watch is None:
+                self._epoch_watch = _ffi.on_epoch_deadline(self.store, self._ticks_left)
+            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
         _ffi.set_epoch_deadline(self.store, ticks)
+
+    def _ticks_left(self) -> int:
+        """At an epoch deadline of a call that may be interrupted: the ticks it may go on for, or 0 to stop it (its
+        run was cancelled, or its deadline came)."""
+        return ticks_left(self.streams.deadline, self.streams.interrupt, self.streams)
 
     def call(self, func: wasmtime.Func) -> None:
         """Call a `() -> ()` guest export; a clean WASI exit returns, any failure raises a WorkerError."""
