@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what wws and its tests need on a fresh Debian 12 machine (the C and Rust toolchains for the example and
-# test workers, with the crates the Rust kit uses, redis-server for the Redis KV tests, wrk for the HTTP load
-# benchmark), then builds the JavaScript engine and the examples. Idempotent.
+# test workers, with the crates the Rust kit uses, redis-server for the Redis KV tests, postgresql for the tests of
+# pipeline runs kept in Postgres, wrk for the HTTP load benchmark), then builds the JavaScript engine and the
+# examples. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 librust-serde-json-dev
-          librust-base64-dev redis-server wrk)
+          librust-base64-dev redis-server postgresql wrk)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -59,6 +60,64 @@ def cargo_build(crate: Path, target_dir: Path, *arguments: str) -> Path:
     if result.returncode != 0:
         pytest.fail(f"cargo build failed in {crate}:\n{result.stderr}")
     return target_dir / "wasm32-wasi" / "release"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One PostgreSQL server for the session (see `running_postgres`): its URL, without a database name."""
+    with running_postgres() as url:
+        yield url.rsplit("/", 1)[0]
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
+    """The URL of a database of its own for this test, on the session's server (DBOS creates it on first use)."""
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50] + f"_{os.getpid()}"
+    return f"{postgres_server}/{name}"
+
+
+def postgres_binaries() -> Path | None:
+    """The folder of Debian's PostgreSQL server programs (`initdb`, `pg_ctl`), the newest installed; None if none."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda path: int(path.parts[-3]))
+    return found[-1].parent if found else None
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's package) in a throwaway folder on a free port, trusting local connections,
+    fsync off (a test loses nothing): its URL, for a database `wws` that DBOS creates on first use."""
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)")
+    folder = Path(tempfile.mkdtemp(prefix="wws-postgres-"))
+    # initdb refuses to run as root: then the server runs as Debian's `postgres` user, in a folder it owns.
+    as_server = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+    if as_server:
+        shutil.chown(folder, "postgres", "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data, log = folder / "data", folder / "server.log"
+    subprocess.run(
+        [*as_server, str(binaries / "initdb"), "-D", str(data), "-U", "wws", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    started = subprocess.run(
+        [*as_server, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if started.returncode != 0:
+        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{log.read_text() if log.exists() else ''}")
+    try:
+        yield f"postgresql://wws@127.0.0.1:{port}/wws"
+    finally:
+        stop = [*as_server, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+        subprocess.run(stop, check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

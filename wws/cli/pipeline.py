@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wws.cli.arguments import read_data
+from wws.cli.arguments import database_url, read_data
 from wws.config.loader import load_pipelines_settings
 from wws.errors import PlanError
 from wws.kv import DEFAULT_KV, open_kv
@@ -73,15 +73,30 @@ _DIR = click.option(
 )
 
 
+_DB = click.option(
+    "--db",
+    "database",
+    metavar="URL",
+    default=None,
+    callback=lambda _context, _parameter, value: database_url(value),
+    help="Database of the runs (postgresql://…). [[pipelines] database in wws.toml, else .wws/pipelines.sqlite]",
+)
+
+
 @contextlib.contextmanager
-def _durable(project: Path) -> Iterator[PipelineRuns]:
+def _durable(project: Path, database: str | None) -> Iterator[PipelineRuns]:
     """The project's durable runs, launched for the command (and the KV store their steps share)."""
     from wws.pipelines.durable import PipelineRuns  # noqa: PLC0415 - DBOS takes 0.8 s to import: only for these
 
     settings = load_pipelines_settings(project.resolve())
     kv = open_kv(DEFAULT_KV, project.resolve())
     steps = WorkerSteps(project, kv=kv)
-    runs = PipelineRuns(project, steps, large_output_bytes=settings.large_output_bytes)
+    runs = PipelineRuns(
+        project,
+        steps,
+        database_url=database or settings.database,
+        large_output_bytes=settings.large_output_bytes,
+    )
     runs.launch()
     try:
         yield runs
@@ -96,7 +111,8 @@ def _durable(project: Path) -> Iterator[PipelineRuns]:
 @click.option("--input", "input_text", default=None, help="The run's input: JSON, or @FILE (@- for stdin).")
 @click.option("--run-id", default=None, help="The run's id (default: a new one). An unfinished run's id resumes it.")
 @_DIR
-def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -> None:
+@_DB
+def run(plan: Path, input_text: str | None, run_id: str | None, project: Path, database: str | None) -> None:
     """Run the plan PLAN, durably, and print its run record as JSON.
 
     With the id of a run a dead process left unfinished, resume it (finished steps do not run again); with the id of
@@ -106,7 +122,7 @@ def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -
         raise click.BadParameter("letters, digits, '.', '-' and '_' (at most 200)", param_hint="--run-id")
     run_input = _read_input(input_text)
     resolve_secrets(loaded, project.resolve())  # a secret set nowhere stops here, before a run exists
-    with _durable(project) as runs:
+    with _durable(project, database) as runs:
         record = runs.run(loaded, plan.read_text(encoding="utf-8"), run_input, run_id)
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     raise SystemExit(0 if record["status"] == "completed" else 1)
@@ -117,9 +133,10 @@ def run(plan: Path, input_text: str | None, run_id: str | None, project: Path) -
 @click.option("--status", type=click.Choice(RUN_STATUSES), default=None, help="Only the runs with this status.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
 @_DIR
-def list_runs(pipeline_id: str | None, status: str | None, limit: int, project: Path) -> None:
+@_DB
+def list_runs(pipeline_id: str | None, status: str | None, limit: int, project: Path, database: str | None) -> None:
     """List the project's runs, newest first, as JSON lines."""
-    with _durable(project) as runs:
+    with _durable(project, database) as runs:
         for summary in runs.list(pipeline_id, status, limit):
             click.echo(json.dumps(summary, ensure_ascii=False))
 
@@ -127,12 +144,13 @@ def list_runs(pipeline_id: str | None, status: str | None, limit: int, project: 
 @pipeline.command()
 @click.argument("run_id")
 @_DIR
-def show(run_id: str, project: Path) -> None:
+@_DB
+def show(run_id: str, project: Path, database: str | None) -> None:
     """Print the record of the run RUN_ID as JSON (exit 1 if there is no such run)."""
-    with _durable(project) as runs:
+    with _durable(project, database) as runs:
         record = runs.show(run_id)
     if record is None:
-        raise click.ClickException(f"no run {run_id!r} in {runs.database_url}")
+        raise click.ClickException(f"no run {run_id!r} in {runs.database}")
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
 
 
@@ -140,10 +158,11 @@ def show(run_id: str, project: Path) -> None:
 @click.argument("run_id")
 @click.option("--after", default=0, show_default=True, type=click.IntRange(0), help="Only events numbered above N.")
 @_DIR
-def events(run_id: str, after: int, project: Path) -> None:
+@_DB
+def events(run_id: str, after: int, project: Path, database: str | None) -> None:
     """Print the events of the run RUN_ID so far, one JSON object a line: {"id", "event", "data"}."""
-    with _durable(project) as runs:
+    with _durable(project, database) as runs:
         if runs.show(run_id) is None:
-            raise click.ClickException(f"no run {run_id!r} in {runs.database_url}")
+            raise click.ClickException(f"no run {run_id!r} in {runs.database}")
         for event in runs.events(run_id, after):
             click.echo(json.dumps(event, ensure_ascii=False))

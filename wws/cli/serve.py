@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from starlette.applications import Starlette
 
+from wws.cli.arguments import database_url
 from wws.config.loader import load_http_limits
 from wws.kv import DEFAULT_KV
 from wws.logs import LOG_FORMATS, LogFormat, configure_logging
@@ -47,6 +48,12 @@ OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
 @click.option("--body-timeout-ms", type=click.IntRange(1), help="Time for a body, +1 s per 500 bytes received. [20000]")
 @click.option("--keep-alive-timeout-ms", type=click.IntRange(1), help="Idle time a connection is kept. [5000]")
 @click.option(
+    "--pipelines-db",
+    metavar="URL",
+    callback=lambda _context, _parameter, value: database_url(value),
+    help="Database of the pipelines' runs: postgresql://… to share them between processes and hosts. [.wws/]",
+)
+@click.option(
     "--pipelines-token-env",
     metavar="NAME",
     help="Variable holding the bearer token of /_wws/pipelines (default: loopback clients only).",
@@ -70,6 +77,7 @@ def serve(  # noqa: PLR0917 - click passes every option
     body_timeout_ms: int | None,
     keep_alive_timeout_ms: int | None,
     pipelines_token_env: str | None,
+    pipelines_db: str | None,
 ) -> None:
     """Serve every worker under PATH (default: the current folder): each handler file is a route, `public/` holds
     static files.
@@ -82,7 +90,17 @@ def serve(  # noqa: PLR0917 - click passes every option
     if kv == "memory" and workers > 1:
         raise click.ClickException("--kv memory lives in one process: with --workers, use sqlite or redis://")
     options = ServeOptions(
-        str(path.resolve()), prefix, ignore, cors, kv, debug, watch, log_format, verbose, pipelines_token_env
+        str(path.resolve()),
+        prefix,
+        ignore,
+        cors,
+        kv,
+        debug,
+        watch,
+        log_format,
+        verbose,
+        pipelines_token_env,
+        pipelines_db,
     )
     app = options.create_app()
     project: Project = app.state.project
@@ -124,6 +142,7 @@ class ServeOptions:
     log_format: LogFormat
     verbose: bool
     pipelines_token_env: str | None = None
+    pipelines_db: str | None = None
 
     def create_app(self) -> Starlette:
         return create_app(
@@ -135,6 +154,7 @@ class ServeOptions:
             debug=self.debug,
             watch=self.watch,
             pipelines_token_env=self.pipelines_token_env,
+            pipelines_db=self.pipelines_db,
         )
 
 

@@ -167,6 +167,12 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def check_database_url(url: str, refuse: Callable[[str], Exception]) -> None:
+    """A database for the runs: `postgresql://…` or `sqlite:///…`; raises `refuse(reason)` for anything else."""
+    if not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        raise refuse("must be a postgresql://user:password@host:port/database URL (or sqlite:///path)")
+
+
 class _Parser:
     def __init__(self, path: Path, text: str, environ: Mapping[str, str]):
         self.path = path
@@ -342,7 +348,7 @@ class _Parser:
 
     def pipelines(self, value: Any) -> PipelinesSettings:
         table = self._table(value, "pipelines")
-        self._no_unknown(table, {"token", "large_output_bytes"}, "pipelines.")
+        self._no_unknown(table, {"token", "database", "large_output_bytes"}, "pipelines.")
         defaults = PipelinesSettings()
         token = self._typed(table, "token", str, "", "pipelines.")
         match = _VAR_REF.match(token)
@@ -351,8 +357,13 @@ class _Parser:
                 "pipelines.token",
                 'must name the environment variable that holds the token ("$NAME"): a token does not belong in a file',
             )
+        database = self._typed(table, "database", str, "", "pipelines.")
+        if database:
+            database = self._expand("pipelines.database", database)
+            check_database_url(database, lambda reason: self.error("pipelines.database", reason))
         return PipelinesSettings(
             token_env=(match["braced"] or match["bare"]) if match else None,
+            database=database or None,
             large_output_bytes=self._positive(table, "large_output_bytes", defaults.large_output_bytes, "pipelines."),
         )
 

@@ -98,6 +98,9 @@ class PipelinesSettings:
     token_env: str | None = None
     """The environment variable holding the bearer token every request to `/_wws/pipelines` must carry. Without
     one, only loopback clients may call those routes."""
+    database: str | None = None
+    """Where the runs are kept: a `postgresql://…` URL when several processes or hosts share them; None: the
+    project's `.wws/pipelines.sqlite`."""
     large_output_bytes: int = DEFAULT_LARGE_OUTPUT_BYTES
     """A step output larger than this is stored once, by content hash, and passed on by reference."""
 

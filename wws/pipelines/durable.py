@@ -75,6 +75,8 @@ class PipelineRuns:
         self.steps = steps
         self.outputs = OutputStore(self.project, large_output_bytes)
         self.database_url = database_url or f"sqlite:///{self.project / DATABASE_FILE}"
+        self.database = sa.engine.make_url(self.database_url).render_as_string(hide_password=True)
+        """The database, to be named in messages (its password hidden)."""
         self.lease = ExecutorLease(self.project / EXECUTORS_FOLDER)
         self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}

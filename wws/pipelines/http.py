@@ -78,7 +78,9 @@ class PipelinesService:
         self.token = _token(settings)
         self.catalog = PlanCatalog(self.project, registry)
         self.steps = WorkerSteps(self.project, kv=kv, sandbox=sandbox, fetcher=fetcher)
-        self.runs = PipelineRuns(self.project, self.steps, large_output_bytes=settings.large_output_bytes)
+        self.runs = PipelineRuns(
+            self.project, self.steps, database_url=settings.database, large_output_bytes=settings.large_output_bytes
+        )
         self.started = False
 
     async def start(self) -> None:

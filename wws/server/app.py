@@ -69,6 +69,7 @@ def create_app(
     sandbox: Sandbox | None = None,
     registry: RuntimeRegistry | None = None,
     pipelines_token_env: str | None = None,
+    pipelines_db: str | None = None,
 ) -> Starlette:
     """The ASGI app for the project at `path`. Discovers routes and reads configs now; loads each worker on first use.
 
@@ -76,7 +77,8 @@ def create_app(
     from browsers (`*` for any); `kv` names the KV backend (`sqlite`, `memory`, `redis://…`); `watch` reloads what
     changes on disk while the app runs (see `wws.server.reload`). A project with a `pipelines/` folder also serves
     its pipelines under `<prefix>/_wws/pipelines` (see `wws.pipelines.http`; `pipelines_token_env` names the
-    variable holding their token, overriding `[pipelines] token` in `wws.toml`).
+    variable holding their token, overriding `[pipelines] token` in `wws.toml`; `pipelines_db` the database of their
+    runs, overriding `[pipelines] database`).
     """
     project = Project(Path(path), sandbox=sandbox, registry=registry, ignore=ignore, kv=kv)
     endpoint = ProjectEndpoint(project, prefix=normalise_prefix(prefix), debug=debug)
@@ -84,7 +86,7 @@ def create_app(
     pipelines = None
     if has_pipelines(project.root):
         try:
-            pipelines = _pipelines_service(project, sandbox, registry, pipelines_token_env)
+            pipelines = _pipelines_service(project, sandbox, registry, pipelines_token_env, pipelines_db)
         except BaseException:
             project.close()
             raise
@@ -129,7 +131,11 @@ def create_app(
 
 
 def _pipelines_service(
-    project: Project, sandbox: Sandbox | None, registry: RuntimeRegistry | None, token_env: str | None
+    project: Project,
+    sandbox: Sandbox | None,
+    registry: RuntimeRegistry | None,
+    token_env: str | None,
+    database: str | None,
 ) -> PipelinesService:
     """The project's pipelines, sharing its KV store and fetcher (imported here: DBOS is slow to import, and only
     projects with pipelines need it)."""
@@ -138,6 +144,8 @@ def _pipelines_service(
     settings = load_pipelines_settings(project.root)
     if token_env is not None:
         settings = dataclasses.replace(settings, token_env=token_env)
+    if database is not None:
+        settings = dataclasses.replace(settings, database=database)
     return PipelinesService(
         project.root,
         registry=registry or default_registry(),

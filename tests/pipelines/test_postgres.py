@@ -1,0 +1,89 @@
+"""Runs kept in PostgreSQL (`--pipelines-db`, `[pipelines] database`, `wws pipeline --db`) instead of the project's
+SQLite file: a real server from Debian's package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.pipelines.test_durable import counts
+from tests.server.conftest import serving
+from wws.config.loader import load_pipelines_settings
+from wws.errors import ConfigError
+
+API = "/_wws/pipelines"
+
+
+def finished(api: str, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while (record := httpx.get(f"{api}/runs/{run_id}").json())["status"] == "running":
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    return record
+
+
+@pytest.mark.slow
+def test_a_server_keeps_its_runs_in_postgres_and_resumes_them_from_there(project: Path, postgres_url: str) -> None:
+    with serving(project, "--pipelines-db", postgres_url) as (base, process):
+        api = base + API
+        done = httpx.post(f"{api}/chain/runs", json=3).json()["run_id"]
+        assert finished(api, done)["output"]["negated"] == -7
+        cut = httpx.post(f"{api}/resume/runs", json=1).json()["run_id"]
+        deadline = time.monotonic() + 60
+        while counts(project)["b"] != "1":  # b runs (its first execution waits 20 s): kill the server now
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.kill()
+        process.communicate(timeout=30)
+    assert not (project / ".wws" / "pipelines.sqlite").exists(), "nothing in the SQLite file"
+    with serving(project, "--pipelines-db", postgres_url) as (base, _):
+        api = base + API
+        assert finished(api, cut)["output"] == 4
+        listed = {run["run_id"] for run in httpx.get(f"{api}/chain/runs").json()["runs"]}
+    assert listed == {done}
+    assert counts(project) == {"a": "1", "b": "2", "c": "1"}
+
+
+@pytest.mark.slow
+def test_the_command_line_reads_the_database_of_wws_toml(
+    project: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "wws.toml").write_text('[pipelines]\ndatabase = "$WWS_TEST_RUNS_DB"\n')
+    monkeypatch.setenv("WWS_TEST_RUNS_DB", postgres_url)
+    assert load_pipelines_settings(project).database == postgres_url
+    plan = str(project / "pipelines" / "chain.json")
+    command = [sys.executable, "-m", "wws", "pipeline"]
+    ran = subprocess.run(
+        [*command, "run", plan, "--input", "3", "--run-id", "pg-1", "--dir", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    shown = subprocess.run(
+        [*command, "show", "pg-1", "--db", postgres_url, "--dir", str(project / "pipelines")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["output"]["negated"] == -7
+    missing = subprocess.run(
+        [*command, "show", "nothing", "--dir", str(project)], capture_output=True, text=True, check=False
+    )
+    assert missing.returncode == 1
+    assert "no run 'nothing' in postgresql://wws@" in missing.stderr
+    assert not (project / ".wws" / "pipelines.sqlite").exists()
+
+
+def test_a_database_that_is_not_postgres_or_sqlite_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "wws.toml").write_text('[pipelines]\ndatabase = "mysql://db/runs"\n')
+    with pytest.raises(ConfigError, match="postgresql://"):
+        load_pipelines_settings(tmp_path)
