@@ -53,6 +53,8 @@ DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
 EXECUTORS_FOLDER = Path(".wws") / "pipeline-executors"
 NOTIFICATION_POLL_SECONDS = 0.1
 """How often a waiting run looks for a message (a cancel, a resolved wait) in SQLite, which cannot notify it."""
+RECOVERY_SECONDS = 10.0
+"""How often a process looks for the runs of processes of its project that died, to take them over."""
 REREAD_SECONDS = 0.25
 """How often a follower of a run's events reads them again when nothing says there are new ones: a run going on in
 another process (`--workers`, a command) cannot say so."""
@@ -81,6 +83,8 @@ class PipelineRuns:
         self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}
         self._aborted: dict[str, threading.Event] = {}
+        self._stopping = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep, name="wws-pipeline-recovery", daemon=True)
         self._followers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
 
@@ -109,15 +113,34 @@ class PipelineRuns:
             DBOS.launch()
             if self.database_url.startswith("sqlite:///"):
                 _sync_at_checkpoints(dbos._sys_db.engine)
-            dead = self.lease.dead_executors()
-            if dead:
-                DBOS._recover_pending_workflows(dead)  # re-enqueued: one live process runs each
-            self.lease.forget(dead)
+            self.recover_dead()
+            self._sweeper.start()
         except BaseException:
             self.close()
             raise
 
+    def recover_dead(self) -> list[str]:
+        """Take over the unfinished runs of the processes of this project that died (whose lock this process could
+        take): DBOS queues each again, for one live process to run. The executors recovered."""
+        dead = self.lease.dead_executors()
+        if dead:
+            DBOS._recover_pending_workflows(dead)
+            log.info("took over the unfinished runs of %s (gone)", ", ".join(dead))
+        self.lease.forget(dead)
+        return dead
+
+    def _sweep(self) -> None:
+        """Every `RECOVERY_SECONDS`, while launched: a process that dies has its runs taken over that soon."""
+        while not self._stopping.wait(RECOVERY_SECONDS):
+            try:
+                self.recover_dead()
+            except Exception:  # the next sweep tries again; the server goes on
+                log.exception("looking for the runs of dead processes failed")
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._sweeper.is_alive():
+            self._sweeper.join()
         DBOS.destroy()
         logging.getLogger("dbos").removeFilter(_quiet_cancels)
         self.lease.release()

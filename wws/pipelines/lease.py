@@ -25,13 +25,17 @@ class ExecutorLease:
         self._dead: dict[str, IO[str]] = {}
 
     def acquire(self) -> None:
+        """Hold this process's lock; its file appears only once locked (a rename), so no other process ever sees it
+        unlocked, and takes it for a dead one's."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._own = (self.folder / f"{self.executor_id}.lock").open("w")
+        hidden = self.folder / f".{self.executor_id}.lock"
+        self._own = hidden.open("w")
         fcntl.flock(self._own, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        hidden.rename(self.folder / f"{self.executor_id}.lock")
 
     def dead_executors(self) -> list[str]:
         """The executors whose lock this process could take (and now holds): their processes are gone."""
-        for path in sorted(self.folder.glob("*.lock")):
+        for path in sorted(self.folder.glob("[!.]*.lock")):
             if path.stem == self.executor_id or path.stem in self._dead:
                 continue
             handle = path.open("a")
