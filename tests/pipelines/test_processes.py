@@ -1,22 +1,39 @@
-"""Several `wws serve` processes on one project (its SQLite runs and KV shared): each run executes once, in the
-process it was submitted to; a process killed mid-run has its runs taken over by another, within seconds."""
+"""Several `wws serve` processes sharing the runs: on one host, of one project (its SQLite runs and KV); as on
+several hosts, each with its own copy of the project, through one Postgres (the runs) and one Redis (the KV). Each
+run executes once, in the process it was submitted to; a process killed mid-run has its runs taken over by
+another: within seconds on one host (its lock is free), within a minute across hosts (it stops beating)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import signal
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.conftest import running_redis
 from tests.server.conftest import serving
-from wws.kv.sqlite import SqliteKV
-from wws.pipelines.durable import RECOVERY_SECONDS
+from wws.kv.open import open_kv
+from wws.pipelines.heartbeats import DEAD_AFTER_SECONDS
 
 API = "/_wws/pipelines"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Two places to start `wws serve` from (one project, or two copies of it), and what they share."""
+
+    folders: tuple[Path, Path]
+    options: tuple[str, ...]
+    kv: str
+    takeover_seconds: float
 
 
 def marked_plan(project: Path, wait_ms: int) -> None:
@@ -28,13 +45,28 @@ def marked_plan(project: Path, wait_ms: int) -> None:
     (project / "pipelines" / "marked.json").write_text(json.dumps({"steps": steps}))
 
 
-def executions(project: Path, runs: range) -> dict[str, int]:
+@pytest.fixture(params=["one host, SQLite", "two hosts, Postgres and Redis"])
+def deployment(
+    request: pytest.FixtureRequest, project: Path, tmp_path_factory: pytest.TempPathFactory, postgres_server: str
+) -> Iterator[Deployment]:
+    if request.param == "one host, SQLite":
+        yield Deployment((project, project), (), "sqlite", 10.0)
+        return
+    elsewhere = tmp_path_factory.mktemp("other-host")
+    other = elsewhere / "project"
+    shutil.copytree(project, other)
+    database = f"{postgres_server}/t_processes_{time.monotonic_ns()}"
+    with running_redis(elsewhere) as (redis, _):
+        options = ("--pipelines-db", database, "--kv", redis)
+        yield Deployment((project, other), options, redis, DEAD_AFTER_SECONDS + 15)
+
+
+def executions(deployment: Deployment, runs: range) -> dict[str, int]:
     """`<run>/<step>` → how many times that step of that run executed, as the steps counted it in KV."""
-    store = SqliteKV(project / ".wws" / "kv.sqlite3")
+    store = open_kv(deployment.kv, deployment.folders[0])
     try:
-        return {
-            f"{run}/{step}": int(store.get("counts", f"{run}/{step}") or 0) for run in runs for step in ("a", "b", "c")
-        }
+        keys = [f"{run}/{step}" for run in runs for step in ("a", "b", "c")]
+        return {key: int(store.get("counts", key) or 0) for key in keys}
     finally:
         store.close()
 
@@ -50,38 +82,46 @@ def all_finished(api: str, run_ids: list[str], timeout: float) -> list[dict[str,
     return records
 
 
+@contextlib.contextmanager
+def two_servers(deployment: Deployment, wait_ms: int) -> Iterator[tuple[str, tuple[str, Any]]]:
+    for folder in deployment.folders:
+        marked_plan(folder, wait_ms)
+    with (
+        serving(deployment.folders[0], *deployment.options) as (first, _),
+        serving(deployment.folders[1], *deployment.options) as second,
+    ):
+        yield first, second
+
+
 @pytest.mark.slow
-def test_two_processes_drain_the_runs_submitted_to_both_and_each_executes_once(project: Path) -> None:
-    marked_plan(project, wait_ms=100)
-    with serving(project) as (first, _), serving(project) as (second, _):
+def test_two_processes_drain_the_runs_submitted_to_both_and_each_executes_once(deployment: Deployment) -> None:
+    with two_servers(deployment, wait_ms=100) as (first, (second, _)):
         run_ids = [
             httpx.post(f"{(first, second)[index % 2]}{API}/marked/runs", json={"id": index}).json()["run_id"]
             for index in range(50)
         ]
         records = all_finished(first + API, run_ids, timeout=120)
     assert {record["status"] for record in records} == {"completed"}
-    assert set(executions(project, range(50)).values()) == {1}
+    assert set(executions(deployment, range(50)).values()) == {1}
 
 
 @pytest.mark.slow
-def test_the_runs_of_a_killed_process_are_taken_over_by_another(project: Path) -> None:
-    marked_plan(project, wait_ms=3000)
-    with serving(project) as (survivor, _):
-        with serving(project) as (doomed, process):
-            cut = [httpx.post(f"{doomed}{API}/marked/runs", json={"id": i}).json()["run_id"] for i in range(10)]
-            kept = [httpx.post(f"{survivor}{API}/marked/runs", json={"id": i}).json()["run_id"] for i in range(10, 20)]
-            deadline = time.monotonic() + 60
-            while any(count == 0 for key, count in executions(project, range(10)).items() if key.endswith("/b")):
-                assert time.monotonic() < deadline, "the runs never reached their step b"
-                time.sleep(0.05)
-            killed_at = time.monotonic()
-            process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=30)
-        records = all_finished(survivor + API, cut + kept, timeout=RECOVERY_SECONDS + 60)
+def test_the_runs_of_a_killed_process_are_taken_over_by_another(deployment: Deployment) -> None:
+    with two_servers(deployment, wait_ms=3000) as (survivor, (doomed, process)):
+        cut = [httpx.post(f"{doomed}{API}/marked/runs", json={"id": i}).json()["run_id"] for i in range(10)]
+        kept = [httpx.post(f"{survivor}{API}/marked/runs", json={"id": i}).json()["run_id"] for i in range(10, 20)]
+        deadline = time.monotonic() + 60
+        while any(count == 0 for key, count in executions(deployment, range(10)).items() if key.endswith("/b")):
+            assert time.monotonic() < deadline, "the runs never reached their step b"
+            time.sleep(0.05)
+        killed_at = time.monotonic()
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        records = all_finished(survivor + API, cut + kept, timeout=deployment.takeover_seconds + 60)
         taken_over_in = time.monotonic() - killed_at
     assert {record["status"] for record in records} == {"completed"}
-    counted = executions(project, range(20))
+    counted = executions(deployment, range(20))
     assert all(counted[f"{run}/c"] == 1 for run in range(20)), counted
     assert all(counted[f"{run}/b"] == 2 for run in range(10)), "cut off in b: b runs again, once"
     assert all(counted[f"{run}/{step}"] == 1 for run in range(10, 20) for step in "abc")
-    assert taken_over_in < RECOVERY_SECONDS + 30
+    assert taken_over_in < deployment.takeover_seconds + 20

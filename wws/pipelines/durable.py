@@ -37,6 +37,7 @@ from dbos._serialization import DBOSPortableJSONSerializer
 from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES
 from wws.errors import WwsError
 from wws.pipelines import workflow
+from wws.pipelines.heartbeats import BEAT_SECONDS, Heartbeats
 from wws.pipelines.lease import ExecutorLease
 from wws.pipelines.outputs import OutputStore
 from wws.pipelines.plan import Plan, parse_plan
@@ -53,8 +54,9 @@ DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
 EXECUTORS_FOLDER = Path(".wws") / "pipeline-executors"
 NOTIFICATION_POLL_SECONDS = 0.1
 """How often a waiting run looks for a message (a cancel, a resolved wait) in SQLite, which cannot notify it."""
-RECOVERY_SECONDS = 10.0
-"""How often a process looks for the runs of processes of its project that died, to take them over."""
+RECOVERY_SECONDS = BEAT_SECONDS
+"""How often a process looks for the runs of processes of its project that died, to take them over (and, on
+Postgres, says it is alive)."""
 REREAD_SECONDS = 0.25
 """How often a follower of a run's events reads them again when nothing says there are new ones: a run going on in
 another process (`--workers`, a command) cannot say so."""
@@ -84,6 +86,7 @@ class PipelineRuns:
         self._plans: dict[tuple[str, str], Plan] = {}
         self._aborted: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
+        self._heartbeats: Heartbeats | None = None
         self._sweeper = threading.Thread(target=self._sweep, name="wws-pipeline-recovery", daemon=True)
         self._followers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
@@ -113,6 +116,9 @@ class PipelineRuns:
             DBOS.launch()
             if self.database_url.startswith("sqlite:///"):
                 _sync_at_checkpoints(dbos._sys_db.engine)
+            if self.database_url.startswith(("postgresql://", "postgres://")):
+                self._heartbeats = Heartbeats(dbos._sys_db.engine, self.executor_id)
+                self._heartbeats.start()
             self.recover_dead()
             self._sweeper.start()
         except BaseException:
@@ -120,9 +126,13 @@ class PipelineRuns:
             raise
 
     def recover_dead(self) -> list[str]:
-        """Take over the unfinished runs of the processes of this project that died (whose lock this process could
-        take): DBOS queues each again, for one live process to run. The executors recovered."""
+        """Take over the unfinished runs of the processes of this project that died: on this host, those whose lock
+        this process could take; on any host sharing a Postgres database, those that stopped beating. DBOS queues
+        each run again, for one live process to run. The executors recovered."""
         dead = self.lease.dead_executors()
+        if self._heartbeats is not None:
+            self._heartbeats.beat()
+            dead += [executor for executor in self._heartbeats.dead() if executor not in dead]
         if dead:
             DBOS._recover_pending_workflows(dead)
             log.info("took over the unfinished runs of %s (gone)", ", ".join(dead))
@@ -141,6 +151,10 @@ class PipelineRuns:
         self._stopping.set()
         if self._sweeper.is_alive():
             self._sweeper.join()
+        if self._heartbeats is not None:
+            with contextlib.suppress(Exception):  # the database is gone: the others see this process stop beating
+                self._heartbeats.stop()
+            self._heartbeats = None
         DBOS.destroy()
         logging.getLogger("dbos").removeFilter(_quiet_cancels)
         self.lease.release()
