@@ -4,6 +4,7 @@ SQLite file: a real server from Debian's package."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.pipelines.test_durable import counts
@@ -87,3 +89,37 @@ def test_a_database_that_is_not_postgres_or_sqlite_is_refused(tmp_path: Path) ->
     (tmp_path / "wws.toml").write_text('[pipelines]\ndatabase = "mysql://db/runs"\n')
     with pytest.raises(ConfigError, match="postgresql://"):
         load_pipelines_settings(tmp_path)
+
+
+@pytest.mark.slow
+def test_large_outputs_are_kept_in_postgres_once_where_every_host_finds_them(
+    project: Path, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    (project / "wws.toml").write_text("[pipelines]\nlarge_output_bytes = 4096\n")
+    steps = [
+        {"id": "big", "handler": "h/big.js", "config": {"size": 50_000}, "next": {"measure": True}},
+        {"id": "measure", "handler": "h/length.js"},
+    ]
+    (project / "pipelines" / "large.json").write_text(json.dumps({"steps": steps}))
+    other = tmp_path_factory.mktemp("other-host") / "project"
+    shutil.copytree(project, other)
+    with (
+        serving(project, "--pipelines-db", postgres_url) as (first, _),
+        serving(other, "--pipelines-db", postgres_url) as (second, _),
+    ):
+        records = [
+            finished(base + API, httpx.post(f"{base}{API}/large/runs").json()["run_id"]) for base in (first, second)
+        ]
+        reference = records[0]["steps"]["big"]["output"]
+        from_the_other_host = httpx.get(f"{second}{API}/outputs/{reference['$wws_output']}")
+    assert records[1]["steps"]["big"]["output"] == reference
+    assert [record["steps"]["measure"]["output"] for record in records] == [{"length": 50_000, "start": "xxx"}] * 2
+    assert from_the_other_host.json() == "x" * 50_000
+    assert not (project / ".wws" / "pipeline-outputs").exists()
+    with psycopg.connect(postgres_url) as connection:
+        stored = connection.execute("SELECT count(*) FROM wws_pipeline_outputs").fetchone()
+        in_runs = connection.execute(
+            "SELECT count(*) FROM dbos.operation_outputs WHERE output LIKE %s", ("%" + "x" * 4096 + "%",)
+        ).fetchone()
+    assert stored == (1,), "stored once, whichever host made it"
+    assert in_runs == (0,), "not in the rows of the runs"

@@ -119,6 +119,7 @@ class PipelineRuns:
             if self.database_url.startswith(("postgresql://", "postgres://")):
                 self._heartbeats = Heartbeats(dbos._sys_db.engine, self.executor_id)
                 self._heartbeats.start()
+                self.outputs.use_database(dbos._sys_db.engine)
             self.recover_dead()
             self._sweeper.start()
         except BaseException:
