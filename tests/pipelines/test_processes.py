@@ -1,7 +1,8 @@
-"""Several `wws serve` processes sharing the runs: on one host, of one project (its SQLite runs and KV); as on
-several hosts, each with its own copy of the project, through one Postgres (the runs) and one Redis (the KV). Each
-run executes once, in the process it was submitted to; a process killed mid-run has its runs taken over by
-another: within seconds on one host (its lock is free), within a minute across hosts (it stops beating)."""
+"""Several `wws serve` processes sharing the runs: on one host, of one project (its SQLite runs and KV), a run
+executes in the process it was submitted to; as on several hosts, each with its own copy of the project, through
+one Postgres (the runs) and one Redis (the KV), the runs go through a DBOS queue and any process takes them. Each
+run executes once; a process killed mid-run has its runs taken over by another: within seconds on one host (its
+lock is free), within a minute across hosts (it stops beating)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.conftest import running_redis
@@ -34,6 +36,8 @@ class Deployment:
     options: tuple[str, ...]
     kv: str
     takeover_seconds: float
+    database: str | None = None
+    """Postgres: the runs' database (a run executes in whichever process takes it from the queue)."""
 
 
 def marked_plan(project: Path, wait_ms: int) -> None:
@@ -58,7 +62,7 @@ def deployment(
     database = f"{postgres_server}/t_processes_{time.monotonic_ns()}"
     with running_redis(elsewhere) as (redis, _):
         options = ("--pipelines-db", database, "--kv", redis)
-        yield Deployment((project, other), options, redis, DEAD_AFTER_SECONDS + 15)
+        yield Deployment((project, other), options, redis, DEAD_AFTER_SECONDS + 15, database)
 
 
 def executions(deployment: Deployment, runs: range) -> dict[str, int]:
@@ -103,6 +107,12 @@ def test_two_processes_drain_the_runs_submitted_to_both_and_each_executes_once(d
         records = all_finished(first + API, run_ids, timeout=120)
     assert {record["status"] for record in records} == {"completed"}
     assert set(executions(deployment, range(50)).values()) == {1}
+    if deployment.database is not None:  # through the queue: both processes took some
+        with psycopg.connect(deployment.database) as connection:
+            executors = connection.execute(
+                "SELECT count(DISTINCT executor_id) FROM dbos.workflow_status WHERE name = 'wws-pipeline-run'"
+            ).fetchone()
+        assert executors == (2,)
 
 
 @pytest.mark.slow
@@ -122,6 +132,10 @@ def test_the_runs_of_a_killed_process_are_taken_over_by_another(deployment: Depl
     assert {record["status"] for record in records} == {"completed"}
     counted = executions(deployment, range(20))
     assert all(counted[f"{run}/c"] == 1 for run in range(20)), counted
-    assert all(counted[f"{run}/b"] == 2 for run in range(10)), "cut off in b: b runs again, once"
-    assert all(counted[f"{run}/{step}"] == 1 for run in range(10, 20) for step in "abc")
+    if deployment.database is None:  # each run in the process it was submitted to
+        assert all(counted[f"{run}/b"] == 2 for run in range(10)), "cut off in b: b runs again, once"
+        assert all(counted[f"{run}/{step}"] == 1 for run in range(10, 20) for step in "abc")
+    else:  # any process took each run: the ones the killed process had run b again, once
+        assert {counted[f"{run}/b"] for run in range(20)} <= {1, 2}
+        assert {counted[f"{run}/a"] for run in range(20)} == {1}
     assert taken_over_in < deployment.takeover_seconds + 20

@@ -23,14 +23,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from dbos import DBOS, DBOSConfig, SetWorkflowAttributes, SetWorkflowID, WorkflowHandle, WorkflowStatus
+from dbos import DBOS, DBOSConfig, Queue, SetWorkflowAttributes, SetWorkflowID, WorkflowHandle, WorkflowStatus
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSStreamTimeoutError, DBOSWorkflowCancelledError
 from dbos._serialization import DBOSPortableJSONSerializer
 
@@ -54,6 +54,8 @@ DATABASE_FILE = Path(".wws") / "pipelines.sqlite"
 EXECUTORS_FOLDER = Path(".wws") / "pipeline-executors"
 NOTIFICATION_POLL_SECONDS = 0.1
 """How often a waiting run looks for a message (a cancel, a resolved wait) in SQLite, which cannot notify it."""
+RESULT_POLL_SECONDS = 0.02
+"""How often `run` looks whether the run it waits for has ended, when it runs in another process."""
 RECOVERY_SECONDS = BEAT_SECONDS
 """How often a process looks for the runs of processes of its project that died, to take them over (and, on
 Postgres, says it is alive)."""
@@ -87,6 +89,9 @@ class PipelineRuns:
         self._aborted: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self._heartbeats: Heartbeats | None = None
+        self._queue: Queue | None = None
+        """Postgres: the queue runs go through, for any process to take; SQLite: none, a run starts where it is
+        submitted (one host: the processes share its work through the requests they get)."""
         self._sweeper = threading.Thread(target=self._sweep, name="wws-pipeline-recovery", daemon=True)
         self._followers: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
@@ -120,6 +125,12 @@ class PipelineRuns:
                 self._heartbeats = Heartbeats(dbos._sys_db.engine, self.executor_id)
                 self._heartbeats.start()
                 self.outputs.use_database(dbos._sys_db.engine)
+                self._queue = DBOS.register_queue(
+                    workflow.RUNS_QUEUE,
+                    worker_concurrency=workflow.RUNS_PER_PROCESS,
+                    polling_interval_sec=workflow.QUEUE_POLL_SECONDS,
+                    on_conflict="always_update",
+                )
             self.recover_dead()
             self._sweeper.start()
         except BaseException:
@@ -213,7 +224,13 @@ class PipelineRuns:
         number = len(self.workflows(run_id))
         DBOS.update_workflow_attributes(run_id, {"status": "running"}, merge=True)  # listed so from now on
         with SetWorkflowID(f"{run_id}{RERUN_SEPARATOR}{number}"):
-            DBOS.start_workflow(workflow.pipeline_rerun, plan_file, plan_text, run_input, run_id, step_id)
+            self._start(workflow.pipeline_rerun, plan_file, plan_text, run_input, run_id, step_id)
+
+    def _start(self, function: Callable[..., Any], *arguments: Any) -> WorkflowHandle[Any]:
+        """Start a workflow (its id and attributes set by the caller): through the queue, if any, else here."""
+        if self._queue is not None:
+            return self._queue.enqueue(function, *arguments)
+        return DBOS.start_workflow(function, *arguments)
 
     def plan_of(self, run_id: str) -> Plan | None:
         """The plan the run started with (None for an unknown run)."""
@@ -249,7 +266,7 @@ class PipelineRuns:
         run_id = run_id or new_run_id(plan.id)
         attributes = {"pipeline": plan.id, "status": "running", "input_digest": digest}
         with SetWorkflowID(run_id), SetWorkflowAttributes(attributes):
-            handle = DBOS.start_workflow(workflow.pipeline_run, str(plan.file), plan_text, run_input)
+            handle = self._start(workflow.pipeline_run, str(plan.file), plan_text, run_input)
         if idempotency_key is not None:  # two requests with one key at once: one of them started the run
             status = DBOS.get_workflow_status(run_id)
             assert status is not None
@@ -261,7 +278,7 @@ class PipelineRuns:
         one, return its record."""
         started = self.start(plan, plan_text, run_input, run_id)
         handle = started.handle or DBOS.retrieve_workflow(started.run_id)
-        record: dict[str, Any] = handle.get_result()
+        record: dict[str, Any] = handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS)
         return record
 
     def exists(self, run_id: str) -> bool:
