@@ -139,3 +139,20 @@ def test_the_runs_of_a_killed_process_are_taken_over_by_another(deployment: Depl
         assert {counted[f"{run}/b"] for run in range(20)} <= {1, 2}
         assert {counted[f"{run}/a"] for run in range(20)} == {1}
     assert taken_over_in < deployment.takeover_seconds + 20
+
+
+@pytest.mark.slow
+def test_workers_of_one_server_share_the_runs(project: Path) -> None:
+    marked_plan(project, wait_ms=50)
+    with serving(project, "--workers", "2") as (base, _):
+        api = base + API
+        run_ids = [httpx.post(f"{api}/marked/runs", json={"id": index}).json()["run_id"] for index in range(20)]
+        records = all_finished(api, run_ids, timeout=120)
+        streamed = [httpx.get(f"{api}/runs/{run_id}/events", timeout=30).text for run_id in run_ids[:4]]
+        executors = {path.stem for path in (project / ".wws" / "pipeline-executors").glob("*.lock")}
+    assert len(executors) == 2, "each worker process is its own executor"
+    assert {record["status"] for record in records} == {"completed"}
+    counted = executions(Deployment((project, project), (), "sqlite", 10.0), range(20))
+    assert set(counted.values()) == {1}
+    assert all(text.rstrip().endswith('"status":"completed","output":{"id":' + str(i) + "}}") for i, text in
+               enumerate(streamed))  # fmt: skip
