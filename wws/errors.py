@@ -1,40 +1,56 @@
-"""Every exception wws raises, in one hierarchy.
+"""Every exception wws raises, in one module that imports nothing of wws (any layer may use it).
 
-Errors subclass `click.ClickException` so the CLI prints them cleanly (message, exit code) without a traceback.
-Two audiences read them: `str(error)` is for the operator and names the file and the cause; `public_message` is
-what an HTTP client may see (no host paths, no guest output).
+`WwsError` and its subclasses are the failures someone must read: `str(error)` (or `format_message()`) is for the
+operator and names the file and the cause; `public_message` is what an HTTP client may see (no host paths, no guest
+output); `exit_code` is what the command line exits with (`wws.cli.main` shows them without a traceback).
+The others are signals between layers, caught before anyone reads them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 __all__ = [
     "BadGuestOutput",
+    "ClientDisconnected",
+    "ConditionError",
     "ConfigError",
     "DuplicateRuntime",
+    "EngineBuildError",
     "FetchRefused",
     "GuestException",
     "GuestTimeout",
     "GuestTrap",
     "HostCallError",
+    "IdempotencyConflict",
     "LoadError",
     "MemoryLimitExceeded",
+    "OutOfTime",
+    "OutputLimitExceeded",
     "PlanError",
     "RequestTooLarge",
+    "RequirementsError",
     "RuntimeNotFound",
+    "ScaffoldError",
+    "SnapshotError",
+    "UnknownPipeline",
     "WorkerBusy",
     "WorkerError",
     "WwsError",
 ]
 
 
-class WwsError(click.ClickException):
+class WwsError(Exception):
     """Base of every wws error."""
 
     exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def format_message(self) -> str:
+        return self.message
 
 
 class ConfigError(WwsError):
@@ -155,3 +171,48 @@ class HostCallError(WwsError):
 
 class FetchRefused(HostCallError):
     """An outbound request the worker's `[features.http_requests]` does not allow (host, method, scheme)."""
+
+
+class EngineBuildError(WwsError):
+    """The Python engine could not be built: the message says which step failed and why."""
+
+
+class ScaffoldError(WwsError):
+    """The worker cannot be created as asked; the message says why."""
+
+
+class IdempotencyConflict(WwsError):
+    """An idempotency key that started a pipeline run with another input."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        super().__init__(f"this Idempotency-Key started the run {run_id} with another input")
+
+
+class RequirementsError(Exception):
+    """pip could not install the requirements as pure-Python wheels; the message names the package."""
+
+
+class SnapshotError(ValueError):
+    """The module cannot be read, or cannot be started from a captured image."""
+
+
+class OutputLimitExceeded(Exception):
+    """A guest's stdout went past its cap; recorded on its streams so the trap it causes can be explained."""
+
+
+class OutOfTime(Exception):
+    """The deadline came (or the run was cancelled) while the guest waited in the host (a sleep, a timer, a poll)."""
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body was complete: the worker must not run on half a request."""
+
+
+class ConditionError(Exception):
+    """A pipeline condition is not valid (when the plan loads) or cannot be decided on a state (when the run
+    evaluates it)."""
+
+
+class UnknownPipeline(LookupError):
+    """No plan file has this id."""

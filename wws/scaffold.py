@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import wws
-from wws.errors import WwsError
+from wws.errors import ScaffoldError
 from wws.runtimes.registry import default_registry
 from wws.worker.prepare import STATE_FOLDER
 
@@ -25,10 +25,6 @@ LANGUAGES = {"js": ".js", "py": ".py", "rust": ".wasm"}
 KIT_VARIABLE = "WWS_RUST_KIT"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*|\[[A-Za-z_][A-Za-z0-9_]*\]|\[\.\.\.[A-Za-z_][A-Za-z0-9_]*\]")
-
-
-class ScaffoldError(WwsError):
-    """The worker cannot be created as asked; the message says why."""
 
 
 @dataclass(frozen=True)

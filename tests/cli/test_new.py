@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from tests.conftest import DEBIAN_CARGO
 from tests.server.conftest import Client
 from wws.cli.main import cli
+from wws.errors import ScaffoldError
 from wws.sandbox.engine import Sandbox
-from wws.scaffold import KIT_VARIABLE, ScaffoldError, build_rust, handler_path, plan
+from wws.scaffold import KIT_VARIABLE, build_rust, handler_path, plan
 from wws.server import create_app
 
 

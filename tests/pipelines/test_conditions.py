@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from wws.pipelines.conditions import Condition, ConditionError
+from wws.errors import ConditionError
+from wws.pipelines.conditions import Condition
 
 STATE: dict[str, Any] = {
     "data": {"age": 20, "name": "Ada", "tags": ["a", "b"], "flag": True, "none": None, "ratio": 0.5},

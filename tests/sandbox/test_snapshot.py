@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import wasmtime
 
-from wws.sandbox.snapshot import PAGE, SnapshotError, check_capturable, stack_size
+from wws.errors import SnapshotError
+from wws.sandbox.snapshot import PAGE, check_capturable, stack_size
 
 COUNTER = """
 (module

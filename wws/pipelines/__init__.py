@@ -1,6 +1,7 @@
 """Pipelines: plans of steps, each step a sandboxed worker, run durably."""
 
-from wws.pipelines.conditions import Condition, ConditionError
+from wws.errors import ConditionError
+from wws.pipelines.conditions import Condition
 from wws.pipelines.executor import StepRunner, execute
 from wws.pipelines.plan import Edge, EdgeKind, Plan, Retry, Step, load_plan, parse_plan
 from wws.pipelines.scheduler import Scheduler, Severity, StepError, StepStatus

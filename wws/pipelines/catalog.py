@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from wws.errors import PlanError
+from wws.errors import PlanError, UnknownPipeline
 from wws.pipelines.plan import PLAN_SUFFIXES, Plan, parse_plan
 from wws.runtimes.registry import RuntimeRegistry
 
@@ -26,10 +26,6 @@ PIPELINES_PATH = "/_wws/pipelines"
 """Where `wws serve` serves them (under its `--prefix`)."""
 RESERVED_IDS = {"runs"}
 """Ids the HTTP routes use themselves (`/_wws/pipelines/runs/…`)."""
-
-
-class UnknownPipeline(LookupError):
-    """No plan file has this id."""
 
 
 @dataclass(frozen=True, slots=True)

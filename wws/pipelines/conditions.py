@@ -17,6 +17,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from wws.errors import ConditionError
+
 __all__ = ["Condition", "ConditionError"]
 
 MAX_LENGTH = 1000
@@ -50,10 +52,6 @@ _SYMBOLS = {
     ast.In: "in",
     ast.NotIn: "not in",
 }
-
-
-class ConditionError(Exception):
-    """A condition is not valid (when the plan loads) or cannot be decided on a state (when the run evaluates it)."""
 
 
 class Condition:

@@ -35,7 +35,7 @@ from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSStreamTimeoutErro
 from dbos._serialization import DBOSPortableJSONSerializer
 
 from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES
-from wws.errors import WwsError
+from wws.errors import IdempotencyConflict
 from wws.pipelines import workflow
 from wws.pipelines.heartbeats import BEAT_SECONDS, Heartbeats
 from wws.pipelines.lease import ExecutorLease
@@ -426,14 +426,6 @@ class StartedRun:
     """False when an idempotency key named a run started before."""
     handle: WorkflowHandle[Any] | None = None
     """The run's handle, when it started in this call (its result is then awaited in this process)."""
-
-
-class IdempotencyConflict(WwsError):
-    """An idempotency key that started a run with another input."""
-
-    def __init__(self, run_id: str):
-        self.run_id = run_id
-        super().__init__(f"this Idempotency-Key started the run {run_id} with another input")
 
 
 def idempotent_run_id(pipeline: str, key: str) -> str:

@@ -34,11 +34,11 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wws.config.model import PipelinesSettings
-from wws.errors import WwsError
+from wws.errors import IdempotencyConflict, UnknownPipeline, WwsError
 from wws.kv.base import KVStore
 from wws.outbound import Fetcher
-from wws.pipelines.catalog import CatalogEntry, PlanCatalog, UnknownPipeline
-from wws.pipelines.durable import IdempotencyConflict, PipelineRuns
+from wws.pipelines.catalog import CatalogEntry, PlanCatalog
+from wws.pipelines.durable import PipelineRuns
 from wws.pipelines.plan import StepType
 from wws.pipelines.runner import WorkerSteps
 from wws.pipelines.scheduler import RUN_STATUSES, StepStatus

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from wws.errors import PlanError, RuntimeNotFound
-from wws.pipelines.conditions import Condition, ConditionError
+from wws.errors import ConditionError, PlanError, RuntimeNotFound
+from wws.pipelines.conditions import Condition
 from wws.runtimes.registry import RuntimeRegistry
 
 DEFAULT_MAX_STATE_BYTES = 10 * 1024 * 1024

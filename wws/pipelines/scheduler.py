@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wws.pipelines.conditions import ConditionError
+from wws.errors import ConditionError
 from wws.pipelines.outputs import is_reference
 from wws.pipelines.plan import Edge, EdgeKind, Plan, StepType
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from wws.errors import SnapshotError
 from wws.sandbox.module_edit import name, uleb
-from wws.sandbox.snapshot import MAGIC, Reader, SnapshotError, section_spans
+from wws.sandbox.snapshot import MAGIC, Reader, section_spans
 
 __all__ = [
     "CORE_FUNC",

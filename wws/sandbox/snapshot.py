@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from wws.errors import SnapshotError
+
 MAGIC = b"\0asm\x01\0\0\0"
 PAGE = 65536
 
@@ -22,10 +24,6 @@ _IMPORT, _MEMORY, _GLOBAL, _DATA = 2, 5, 6, 11
 _KIND_MEMORY = 2
 _I32 = 0x7F
 _END = 0x0B
-
-
-class SnapshotError(ValueError):
-    """The module cannot be read, or cannot be started from a captured image."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
+from wws.errors import OutputLimitExceeded
 from wws.sandbox import _ffi
 
 if TYPE_CHECKING:
@@ -26,10 +27,6 @@ _ERRNO_SUCCESS = 0
 _ERRNO_FAULT = 21
 _STDIN, _STDOUT, _STDERR = 0, 1, 2
 _LATE_STDERR_BYTES = 4096
-
-
-class OutputLimitExceeded(Exception):
-    """Stdout went past its cap; recorded on the stream so the trap it causes can be explained."""
 
 
 @dataclass(slots=True)
@@ -66,10 +63,6 @@ class LogBudget:
 
     def note(self, cap: int) -> str:
         return f"[wws: log output over max_log_bytes ({cap} bytes); the rest of this request's log is dropped]"
-
-
-class OutOfTime(Exception):
-    """The request's deadline came while the guest waited in the host (a sleep, a timer, a poll)."""
 
 
 class Streams:

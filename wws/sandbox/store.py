@@ -6,6 +6,7 @@ Created per request in `request` isolation and per warm instance in `instance` i
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,11 +17,11 @@ from typing import Any, TypeVar
 import wasmtime
 
 from wws.config.model import Limits, Mount
-from wws.errors import GuestTrap, WorkerError
+from wws.errors import GuestTrap, OutOfTime, WorkerError
 from wws.sandbox import _ffi
 from wws.sandbox.engine import TICK_SECONDS, Sandbox
 from wws.sandbox.hostcalls import HostCalls
-from wws.sandbox.stdio import OutOfTime, Streams
+from wws.sandbox.stdio import Streams
 from wws.sandbox.traps import translate
 
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def ticks_left(deadline: float, interrupt: threading.Event | None, streams: Stre
         if streams is not None:
             streams.failure = OutOfTime("ran past its deadline")
         return 0
-    return min(INTERRUPT_CHECK_TICKS, -(-int(remaining * 1000) // int(TICK_SECONDS * 1000)))
+    return min(INTERRUPT_CHECK_TICKS, max(1, math.ceil(remaining / TICK_SECONDS)))  # never 0 with time left
 
 
 def confine(store: wasmtime.Store, spec: SandboxSpec) -> None:

@@ -11,8 +11,16 @@ from pathlib import Path
 import wasmtime
 
 from wws.config.model import MIB
-from wws.errors import BadGuestOutput, GuestTimeout, GuestTrap, MemoryLimitExceeded, WorkerError
-from wws.sandbox.stdio import OutOfTime, OutputLimitExceeded, Streams
+from wws.errors import (
+    BadGuestOutput,
+    GuestTimeout,
+    GuestTrap,
+    MemoryLimitExceeded,
+    OutOfTime,
+    OutputLimitExceeded,
+    WorkerError,
+)
+from wws.sandbox.stdio import Streams
 
 STDERR_TAIL_BYTES = 2048
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import wasmtime
 
+from wws.errors import OutOfTime
 from wws.sandbox import _ffi
-from wws.sandbox.stdio import HostStdio, OutOfTime
+from wws.sandbox.stdio import HostStdio
 
 _WASI = "wasi_snapshot_preview1"
 _SUBSCRIPTION = struct.Struct("<QB7xI4xQQH6x")

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from wws.config.loader import load_pipelines_settings
-from wws.errors import LoadError, RequestTooLarge, WorkerBusy, WorkerError
+from wws.errors import ClientDisconnected, LoadError, RequestTooLarge, WorkerBusy, WorkerError
 from wws.kv import DEFAULT_KV
 from wws.logs import access_log
 from wws.messages import WorkerRequest, WorkerResponse
@@ -47,10 +47,6 @@ log = logging.getLogger(__name__)
 
 CLIENT_CLOSED_REQUEST = 499
 """What the access log says when the client left mid-request (nginx's convention); nobody receives it."""
-
-
-class ClientDisconnected(Exception):
-    """The client went away before its body was complete: the worker must not run on half a request."""
 
 
 _FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.runtimes.python.conftest import MakePyWorker, get_json
+from wws.errors import SnapshotError
 from wws.runtimes.python import engine, immortal
 from wws.sandbox.module_edit import i32_const, uleb
 
@@ -88,7 +89,7 @@ def test_a_component_without_a_table_is_refused_and_the_engine_keeps_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     original = component([(0x1000, struct.pack("<2I", 2, 0xAAAA))])
-    with pytest.raises(immortal.SnapshotError, match="no table"):
+    with pytest.raises(SnapshotError, match="no table"):
         immortal.immortalize(original)
 
     path = tmp_path / "engine.wasm"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import wasmtime
 
-from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, WorkerError
+from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, SnapshotError, WorkerError
 from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.javascript import engine
@@ -32,7 +32,7 @@ from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
 from wws.sandbox import _ffi, snapshot
-from wws.sandbox.snapshot import PAGE, SnapshotError
+from wws.sandbox.snapshot import PAGE
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import stderr_tail
 

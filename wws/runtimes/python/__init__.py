@@ -24,11 +24,19 @@ import weakref
 from pathlib import Path
 
 from wws.config.model import Limits, Mount
-from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, WorkerError
+from wws.errors import (
+    EngineBuildError,
+    GuestException,
+    GuestTrap,
+    LoadError,
+    MemoryLimitExceeded,
+    RequirementsError,
+    WorkerError,
+)
 from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import GUEST_ROOT, BaseRuntime, PreparedWorker
 from wws.runtimes.python import engine
-from wws.runtimes.python.libs import RequirementsError, install_libs, requirements_of
+from wws.runtimes.python.libs import install_libs, requirements_of
 from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.components import ComponentGuest, ComponentLinker
 from wws.sandbox.engine import Sandbox
@@ -88,7 +96,7 @@ class PythonRuntime(BaseRuntime):
     def load(self, worker: PreparedWorker) -> PythonProgram:
         try:
             python = self.engine(worker.sandbox)
-        except engine.EngineBuildError as exc:
+        except EngineBuildError as exc:
             raise LoadError(worker.handler, f"the Python engine is not available: {exc}") from exc
         code = python.compile_folder(worker.folder, worker.source_name, worker.handler)
         program = PythonProgram(worker, python, code)
@@ -160,7 +168,7 @@ class PythonEngine:
             error.lineno = answer.get("line")
             raise error
         if answer.get("tag") != CACHE_TAG:
-            raise engine.EngineBuildError(f"the engine's CPython reads {answer.get('tag')} bytecode, not {CACHE_TAG}")
+            raise EngineBuildError(f"the engine's CPython reads {answer.get('tag')} bytecode, not {CACHE_TAG}")
         return str(answer["pyc"]).encode("latin-1")
 
     def _write_pyc(self, path: Path, guest_path: str) -> None:

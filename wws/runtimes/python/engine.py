@@ -33,9 +33,8 @@ import blake3
 import zstandard
 
 from wws.config.paths import cache_dir
-from wws.errors import WwsError
+from wws.errors import EngineBuildError, SnapshotError
 from wws.runtimes.python import immortal, lazy_table
-from wws.sandbox.snapshot import SnapshotError
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ COMPONENT_FILE = "engine.wasm"
 STDLIB_FOLDER = "stdlib"
 READY_FILE = "ready"
 _ZSTD_MAGIC = bytes.fromhex("28b52ffd")
-
-
-class EngineBuildError(WwsError):
-    """The Python engine could not be built: the message says which step failed and why."""
 
 
 def glue_files() -> list[Path]:
@@ -205,7 +200,7 @@ def _make_snapshot_immortal(component: Path) -> None:
     """Fewer pages copied per fresh instance (see `immortal.py`); without it the engine still works, slower."""
     try:
         patched, changed = immortal.immortalize(component.read_bytes())
-    except immortal.SnapshotError as exc:
+    except SnapshotError as exc:
         log.warning("building the Python engine: its objects stay mortal (%s); fresh instances will be slower", exc)
         return
     component.write_bytes(patched)

@@ -14,7 +14,8 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
-from wws.sandbox.snapshot import SnapshotError, data_segment_spans, section_spans
+from wws.errors import SnapshotError
+from wws.sandbox.snapshot import data_segment_spans, section_spans
 
 __all__ = ["IMMORTAL_INITIAL", "IMMORTAL_MINIMUM", "MARKER", "SnapshotError", "immortalize"]
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import blake3
 
 from wws.config.paths import cache_dir
+from wws.errors import RequirementsError
 from wws.runtimes.python.engine import build_lock
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -26,10 +27,6 @@ PYTHON_VERSION = "3.14"
 FORMAT = "1"
 _NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 _UNSATISFIED = re.compile(r"(?:satisfies the requirement|distribution found for) ([A-Za-z0-9_.\-]+)")
-
-
-class RequirementsError(Exception):
-    """pip could not install the requirements as pure-Python wheels; the message names the package."""
 
 
 def requirements_of(handler: Path) -> Path | None:
