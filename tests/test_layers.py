@@ -1,0 +1,71 @@
+"""The layers of `wws/` import downward only (DESIGN.md): a module never imports a package above its own.
+
+From the top: `cli/`; `server/` and `pipelines/` beside it (the server mounts the pipelines' routes; the pipelines
+never import the server), with `scaffold`; `worker/`; `runtimes/` and `outbound`; `sandbox/` at the bottom. The
+leaves (`config/`, `kv/`, `routing/`, `errors`, `messages`, `logs`) import only leaves, and anyone may import them.
+`KNOWN` lists the imports that break the rule today, each to be removed by the change that fixes it: the test fails
+when one is added, and when one listed is gone (so that the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+WWS = Path(__file__).parent.parent / "wws"
+RANKS = {
+    "cli": 5,
+    "server": 4,
+    "pipelines": 4,
+    "scaffold": 4,
+    "worker": 3,
+    "runtimes": 2,
+    "outbound": 2,
+    "sandbox": 1,
+}
+LEAVES = {"config", "kv", "routing", "errors", "messages", "logs"}
+BESIDE = {("server", "pipelines")}
+"""Packages of one rank where one may import the other."""
+KNOWN = {
+    ("wws/sandbox/pool.py", "wws.runtimes.base"),  # isolation policy, to move to worker/ (issue 31, item 2)
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    """The wws modules that `path` imports (at its top, or inside a function or `if TYPE_CHECKING`)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("wws."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("wws."))
+    return found
+
+
+def package_of(module: str) -> str:
+    return module.split(".")[1]
+
+
+def allowed(source: str, target: str) -> bool:
+    if source == target or target in LEAVES:
+        return True
+    if source in LEAVES:
+        return False
+    if (source, target) in BESIDE:
+        return True
+    return RANKS[target] < RANKS[source]
+
+
+def test_every_module_imports_downward_only() -> None:
+    upward = set()
+    for path in sorted(WWS.rglob("*.py")):
+        parts = path.relative_to(WWS).parts
+        if parts[0] == "glue" or (len(parts) == 1 and parts[0] in ("__init__.py", "__main__.py")):
+            continue  # guest code; the package's own entry points (its public names, `python -m wws`)
+        source = parts[0].removesuffix(".py")
+        assert source in RANKS or source in LEAVES, f"wws/{'/'.join(parts)}: a package with no layer: add it here"
+        for module in imports_of(path):
+            if not allowed(source, package_of(module)):
+                upward.add((f"wws/{'/'.join(parts)}", module))
+    assert upward - KNOWN == set(), "imports upward (see DESIGN.md's layers)"
+    assert KNOWN - upward == set(), "no longer imported: remove it from KNOWN"
