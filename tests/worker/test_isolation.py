@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import MakeWorker
 from wws.errors import GuestTimeout, GuestTrap
 from wws.messages import WorkerRequest
-from wws.sandbox.pool import WarmPool
+from wws.worker.isolation import WarmPool
 
 GET = WorkerRequest(url="http://x/")
 
