@@ -7,7 +7,7 @@ import pytest
 import wasmtime
 
 from wws.errors import SnapshotError
-from wws.sandbox.snapshot import PAGE, check_capturable, stack_size
+from wws.wasm.reader import PAGE, check_capturable, stack_size
 
 COUNTER = """
 (module

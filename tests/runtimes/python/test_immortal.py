@@ -12,7 +12,7 @@ import pytest
 from tests.runtimes.python.conftest import MakePyWorker, get_json
 from wws.errors import SnapshotError
 from wws.runtimes.python import engine, immortal
-from wws.sandbox.module_edit import i32_const, uleb
+from wws.wasm.module_edit import i32_const, uleb
 
 COMPONENT_PREAMBLE = b"\0asm\x0d\x00\x01\x00"
 MODULE_PREAMBLE = b"\0asm\x01\x00\x00\x00"

@@ -13,9 +13,9 @@ import wasmtime.component
 from tests.runtimes.python.conftest import MakePyWorker, get
 from wws.errors import SnapshotError
 from wws.runtimes.python import engine, lazy_table
-from wws.sandbox import component_items
-from wws.sandbox import module_edit as me
-from wws.sandbox.snapshot import section_spans
+from wws.wasm import component_items
+from wws.wasm import module_edit as me
+from wws.wasm.reader import section_spans
 
 # Linked like componentize-py's output: a module of the linker's own defines the memory, the table, the libraries'
 # table bases and a trampoline through a late slot; libc and "libpython" import the table; libpython imports a libc

@@ -31,10 +31,11 @@ from wws.runtimes.javascript import engine
 from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
-from wws.sandbox import _ffi, snapshot
-from wws.sandbox.snapshot import PAGE
+from wws.sandbox import _ffi
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import stderr_tail
+from wws.wasm import reader as snapshot
+from wws.wasm.reader import PAGE
 
 GLUE_DESTINATION = "glue"
 INIT_EXPORTS = ("_initialize", "wws_init")

@@ -12,7 +12,7 @@ from pathlib import Path
 import blake3
 
 from wws.errors import LoadError
-from wws.sandbox import snapshot
+from wws.wasm import reader as snapshot
 
 ENGINE_FILE = Path(__file__).with_name("quickjs.wasm")
 GLUE_FOLDER = Path(__file__).parents[2] / "glue" / "javascript"

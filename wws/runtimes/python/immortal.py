@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from wws.errors import SnapshotError
-from wws.sandbox.snapshot import data_segment_spans, section_spans
+from wws.wasm.reader import data_segment_spans, section_spans
 
 __all__ = ["IMMORTAL_INITIAL", "IMMORTAL_MINIMUM", "MARKER", "SnapshotError", "immortalize"]
 

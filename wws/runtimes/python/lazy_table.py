@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wws.errors import SnapshotError
-from wws.sandbox import component_items as ci
-from wws.sandbox import module_edit as me
-from wws.sandbox.snapshot import Reader, globals_of
+from wws.wasm import component_items as ci
+from wws.wasm import module_edit as me
+from wws.wasm.reader import Reader, globals_of
 
 TABLE_NAME = "__indirect_function_table"
 LATE_TABLE = "late"

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from wws.errors import SnapshotError
-from wws.sandbox.module_edit import name, uleb
-from wws.sandbox.snapshot import MAGIC, Reader, section_spans
+from wws.wasm.module_edit import name, uleb
+from wws.wasm.reader import MAGIC, Reader, section_spans
 
 __all__ = [
     "CORE_FUNC",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wws.errors import SnapshotError
-from wws.sandbox.snapshot import MAGIC, Reader, section_spans
+from wws.wasm.reader import MAGIC, Reader, section_spans
 
 TYPE, IMPORT, FUNCTION, TABLE, MEMORY, GLOBAL, EXPORT, START, ELEMENT, CODE, DATA, DATA_COUNT = (
     1,
