@@ -18,16 +18,15 @@ from typing import Any
 import wasmtime
 import wasmtime.component
 
-from wws.errors import GuestTimeout, GuestTrap, WorkerError
+from wws.errors import GuestTrap, WorkerError
 from wws.sandbox import _ffi
 from wws.sandbox.engine import Sandbox
 from wws.sandbox.stdio import LogBudget
 from wws.sandbox.store import INTERRUPT_CHECK_TICKS, SandboxSpec, confine, ticks_left
-from wws.sandbox.traps import wasmtime_cause
+from wws.sandbox.traps import translate_component
 from wws.sandbox.waits import sleep_unless
 
 _NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
-_INTERRUPT = "wasm trap: interrupt"
 
 
 @dataclass(slots=True)
@@ -147,8 +146,6 @@ class ComponentGuest:
         self.store.close()
 
     def _failure(self, exc: Exception, out_of_time: bool = False) -> WorkerError:
-        cause = wasmtime_cause(exc)
-        interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
-        if out_of_time or interrupted or cause == _INTERRUPT:  # component calls report traps as errors, by message
-            return GuestTimeout(self.spec.worker, f"ran past its deadline of {self.spec.limits.timeout_ms} ms")
-        return GuestTrap(self.spec.worker, f"trapped: {cause}")
+        return translate_component(
+            exc, worker=self.spec.worker, timeout_ms=self.spec.limits.timeout_ms, out_of_time=out_of_time
+        )

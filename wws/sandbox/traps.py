@@ -61,6 +61,20 @@ def translate(  # noqa: PLR0911 - one return per kind of failure reads best
     return GuestTrap(worker, f"failed: {exc!r}", stderr_tail=tail)
 
 
+_INTERRUPT = "wasm trap: interrupt"
+"""How a component call reports the epoch interrupt: as an error message, not a `Trap` with its code."""
+
+
+def translate_component(exc: Exception, *, worker: Path, timeout_ms: int, out_of_time: bool = False) -> WorkerError:
+    """The WorkerError that `exc` (raised by a component call or instantiation) means; `out_of_time` when the host
+    stopped the guest at its deadline (a wait, or an epoch check)."""
+    cause = wasmtime_cause(exc)
+    interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
+    if out_of_time or interrupted or cause == _INTERRUPT:
+        return GuestTimeout(worker, f"ran past its deadline of {timeout_ms} ms")
+    return GuestTrap(worker, f"trapped: {cause}")
+
+
 def wasmtime_cause(exc: Exception) -> str:
     """The cause in a wasmtime message: it comes after a backtrace and context lines, on the last line."""
     text = (exc.message if isinstance(exc, wasmtime.Trap) else str(exc)).strip()
