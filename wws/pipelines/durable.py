@@ -293,22 +293,23 @@ class PipelineRuns:
         assert last is not None
         if last.status == "SUCCESS":
             return dict(last.output or {})
-        record = record_from_events(run_id, self.events(run_id))
+        record = record_from_events(run_id, self._events_of(workflows))
         if last.status not in ("PENDING", "ENQUEUED", "CANCELLED"):
             record["status"] = "failed"  # the workflow itself ended in an error (a bug of wws)
         return record
 
     def events(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
         """The run's events numbered above `after`, as far as they go now."""
+        return [event for event in self._events_of(self.workflows(run_id)) if event["id"] > after]
+
+    def _events_of(self, workflows: list[str]) -> list[dict[str, Any]]:
+        """The events of a run's workflows (see `workflows`) as far as they go now, in order."""
         events: list[dict[str, Any]] = []
-        for workflow_id in self.workflows(run_id):
-            try:
-                for batch in DBOS.read_stream(workflow_id, EVENTS_STREAM, timeout_seconds=0.001):
-                    events.extend(batch)
-            except DBOSStreamTimeoutError:
-                pass  # the run goes on: these are its events so far
+        for workflow_id in workflows:
+            batches, _ = _read_stream(workflow_id, 0)
+            events.extend(event for batch in batches for event in batch)
             events.extend(self._ending(workflow_id, events))
-        return [event for event in events if event["id"] > after]
+        return events
 
     def _ending(self, workflow_id: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The last events of a workflow of the run that was cancelled (its stream ended without them), told the

@@ -6,7 +6,6 @@ Created per request in `request` isolation and per warm instance in `instance` i
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,7 +18,7 @@ import wasmtime
 from wws.config.model import Limits, Mount
 from wws.errors import GuestTrap, OutOfTime, WorkerError
 from wws.sandbox import _ffi
-from wws.sandbox.engine import TICK_SECONDS, Sandbox
+from wws.sandbox.engine import Sandbox
 from wws.sandbox.hostcalls import HostCalls
 from wws.sandbox.stdio import Streams
 from wws.sandbox.traps import translate
@@ -57,7 +56,7 @@ def ticks_left(deadline: float, interrupt: threading.Event | None, streams: Stre
         if streams is not None:
             streams.failure = OutOfTime("ran past its deadline")
         return 0
-    return min(INTERRUPT_CHECK_TICKS, max(1, math.ceil(remaining / TICK_SECONDS)))  # never 0 with time left
+    return min(INTERRUPT_CHECK_TICKS, Sandbox.deadline_ticks(int(remaining * 1000)))  # never 0 with time left
 
 
 def confine(store: wasmtime.Store, spec: SandboxSpec) -> None:
