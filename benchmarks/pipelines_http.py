@@ -1,6 +1,6 @@
 """Pipelines over HTTP: a 3-step JavaScript chain started and followed through a real `wws serve`.
 
-Each run is `POST /_wws/pipelines/chain/runs`, then its events (SSE) until `run-complete`: the time from the POST to
+Each run is `POST /_wws/pipelines/three/runs`, then its events (SSE) until `run-complete`: the time from the POST to
 that event is the run's latency as a client sees it. First one client at a time (`--runs` runs), then `--clients`
 clients at once (`--load-runs` runs in all): runs per second, and the latencies under load. For reference, the same
 plan run durably in this process, without HTTP (`PipelineRuns.run`, as `wws pipeline run` does): the goal is an
@@ -24,6 +24,7 @@ from typing import Any
 import click
 import httpx
 
+from benchmarks.projects import CHAIN, chain_project
 from tests.server.conftest import serving
 from wws.kv.memory import MemoryKV
 from wws.pipelines.durable import PipelineRuns
@@ -34,22 +35,6 @@ from wws.runtimes.registry import default_registry
 REPOSITORY = Path(__file__).parents[1]
 DEFAULT_OUTPUT = REPOSITORY / ".benchmarks" / "pipelines-http.json"
 TARGET_RATIO = 3.0
-STEP = "export default { step(state) { return state.data + 1; } };\n"
-PLAN = {
-    "id": "chain",
-    "steps": [
-        {"id": "a", "handler": "steps/add.js", "next": {"b": True}},
-        {"id": "b", "handler": "steps/add.js", "next": {"c": True}},
-        {"id": "c", "handler": "steps/add.js"},
-    ],
-}
-
-
-def build_project(folder: Path) -> Path:
-    (folder / "pipelines" / "steps").mkdir(parents=True)
-    (folder / "pipelines" / "steps" / "add.js").write_text(STEP)
-    (folder / "pipelines" / "chain.json").write_text(json.dumps(PLAN))
-    return folder
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -60,7 +45,7 @@ def percentile(values: list[float], share: float) -> float:
 async def one_run(client: httpx.AsyncClient, api: str) -> float:
     """POST a run and follow its events to `run-complete`: seconds from the POST to that event."""
     started = time.perf_counter()
-    answer = await client.post(f"{api}/chain/runs", json=1)
+    answer = await client.post(f"{api}/{CHAIN}/runs", json=1)
     run_id = answer.json()["run_id"]
     async with client.stream("GET", f"{api}/runs/{run_id}/events") as events:
         async for line in events.aiter_lines():
@@ -98,7 +83,7 @@ def in_process(project: Path, runs: int) -> list[float]:
     steps = WorkerSteps(project, kv=MemoryKV())
     durable = PipelineRuns(project, steps)
     durable.launch()
-    path = project / "pipelines" / "chain.json"
+    path = project / "pipelines" / f"{CHAIN}.json"
     plan, text = load_plan(path, default_registry()), path.read_text()
     try:
         durable.run(plan, text, 1)  # warm: the engine, the worker
@@ -128,8 +113,8 @@ def summary(latencies: list[float]) -> dict[str, float]:
 @click.option("--output", default=str(DEFAULT_OUTPUT), show_default=True, type=click.Path(path_type=Path))
 def main(runs: int, clients: int, load_runs: int, output: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        reference = in_process(build_project(Path(folder) / "in-process"), runs)
-        with serving(build_project(Path(folder) / "served")) as (base, _):
+        reference = in_process(chain_project(Path(folder) / "in-process"), runs)
+        with serving(chain_project(Path(folder) / "served")) as (base, _):
             api = base + "/_wws/pipelines"
             asyncio.run(sequential(api, 5))  # warm: the engine, the worker, the connections
             alone = asyncio.run(sequential(api, runs))

@@ -26,7 +26,8 @@ from typing import Any
 import click
 import httpx
 
-from benchmarks.pipelines_http import build_project, one_run, percentile, sequential
+from benchmarks.pipelines_http import one_run, percentile, sequential
+from benchmarks.projects import chain_project
 from tests.conftest import running_postgres, running_redis
 from tests.server.conftest import serving
 
@@ -55,7 +56,7 @@ def servers(folder: Path, processes: int, database: str) -> Iterator[list[str]]:
     """`processes` servers of the chain; on Postgres, each on its own copy of the project (as on its own host)."""
     with contextlib.ExitStack() as stack:
         options: tuple[str, ...] = ()
-        projects = [build_project(folder / "host-0")]
+        projects = [chain_project(folder / "host-0")]
         if database == "postgres":
             url = stack.enter_context(running_postgres())
             redis, _ = stack.enter_context(running_redis(folder))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -33,3 +34,21 @@ def hello_project(project: Path) -> Path:
             shutil.copyfile(WORKERS / f"hello.{extension}", project / f"{name}.{extension}")
         (project / f"hello_{language}_warm.toml").write_text(WARM)
     return project
+
+
+CHAIN_STEP = "export default { step(state) { return state.data + 1; } };\n"
+CHAIN = "three"
+"""The pipeline of `chain_project`: three JavaScript steps in a chain, each adding 1 (input 1, output 4)."""
+
+
+def chain_project(root: Path) -> Path:
+    """A project whose `pipelines/three.json` chains three JavaScript steps (`steps/add.js`)."""
+    steps = [
+        {"id": "a", "handler": "steps/add.js", "next": {"b": True}},
+        {"id": "b", "handler": "steps/add.js", "next": {"c": True}},
+        {"id": "c", "handler": "steps/add.js"},
+    ]
+    (root / "pipelines" / "steps").mkdir(parents=True)
+    (root / "pipelines" / "steps" / "add.js").write_text(CHAIN_STEP)
+    (root / "pipelines" / f"{CHAIN}.json").write_text(json.dumps({"id": CHAIN, "steps": steps}))
+    return root

@@ -11,7 +11,6 @@ Run: `pytest benchmarks/test_pipelines.py --benchmark-columns=median,mean,rounds
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from benchmarks.projects import CHAIN, chain_project
 from benchmarks.test_hot_path import record
 from wws.kv.memory import MemoryKV
 from wws.messages import StepCall
@@ -31,15 +31,6 @@ from wws.runtimes.registry import default_registry
 from wws.sandbox.engine import Sandbox
 
 OVERHEAD_TARGET = 1.5
-STEP = "export default { step(state) { return state.data + 1; } };\n"
-PLAN = {
-    "id": "three",
-    "steps": [
-        {"id": "a", "handler": "steps/add.js", "next": {"b": True}},
-        {"id": "b", "handler": "steps/add.js", "next": {"c": True}},
-        {"id": "c", "handler": "steps/add.js"},
-    ],
-}
 _ids = itertools.count()
 
 
@@ -58,11 +49,7 @@ async def _noop_workflow(value: int) -> int:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pipeline-bench")
-    (root / "pipelines" / "steps").mkdir(parents=True)
-    (root / "pipelines" / "steps" / "add.js").write_text(STEP)
-    (root / "pipelines" / "three.json").write_text(json.dumps(PLAN))
-    return root
+    return chain_project(tmp_path_factory.mktemp("pipeline-bench"))
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +70,7 @@ def runs(project: Path, steps: WorkerSteps) -> Iterator[PipelineRuns]:
 def test_pipeline_of_three_steps_end_to_end(
     benchmark: BenchmarkFixture, runs: PipelineRuns, project: Path, medians: dict[str, float]
 ) -> None:
-    path = project / "pipelines" / "three.json"
+    path = project / "pipelines" / f"{CHAIN}.json"
     plan, text = load_plan(path, default_registry()), path.read_text()
 
     def run() -> Any:

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
 from tests.pipelines.test_durable import counts
+from tests.pipelines.test_http import wait_for
 from tests.server.conftest import serving
 from wws.config.loader import load_pipelines_settings
 from wws.errors import ConfigError
@@ -23,20 +23,12 @@ from wws.errors import ConfigError
 API = "/_wws/pipelines"
 
 
-def finished(api: str, run_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while (record := httpx.get(f"{api}/runs/{run_id}").json())["status"] == "running":
-        assert time.monotonic() < deadline, record
-        time.sleep(0.05)
-    return record
-
-
 @pytest.mark.slow
 def test_a_server_keeps_its_runs_in_postgres_and_resumes_them_from_there(project: Path, postgres_url: str) -> None:
     with serving(project, "--pipelines-db", postgres_url) as (base, process):
         api = base + API
         done = httpx.post(f"{api}/chain/runs", json=3).json()["run_id"]
-        assert finished(api, done)["output"]["negated"] == -7
+        assert wait_for(api, done)["output"]["negated"] == -7
         cut = httpx.post(f"{api}/resume/runs", json=1).json()["run_id"]
         deadline = time.monotonic() + 60
         while counts(project)["b"] != "1":  # b runs (its first execution waits 20 s): kill the server now
@@ -47,7 +39,7 @@ def test_a_server_keeps_its_runs_in_postgres_and_resumes_them_from_there(project
     assert not (project / ".wws" / "pipelines.sqlite").exists(), "nothing in the SQLite file"
     with serving(project, "--pipelines-db", postgres_url) as (base, _):
         api = base + API
-        assert finished(api, cut)["output"] == 4
+        assert wait_for(api, cut)["output"] == 4
         listed = {run["run_id"] for run in httpx.get(f"{api}/chain/runs").json()["runs"]}
     assert listed == {done}
     assert counts(project) == {"a": "1", "b": "2", "c": "1"}
@@ -108,7 +100,7 @@ def test_large_outputs_are_kept_in_postgres_once_where_every_host_finds_them(
         serving(other, "--pipelines-db", postgres_url) as (second, _),
     ):
         records = [
-            finished(base + API, httpx.post(f"{base}{API}/large/runs").json()["run_id"]) for base in (first, second)
+            wait_for(base + API, httpx.post(f"{base}{API}/large/runs").json()["run_id"]) for base in (first, second)
         ]
         reference = records[0]["steps"]["big"]["output"]
         from_the_other_host = httpx.get(f"{second}{API}/outputs/{reference['$wws_output']}")
