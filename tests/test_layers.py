@@ -67,3 +67,34 @@ def test_every_module_imports_downward_only() -> None:
                 upward.add((f"wws/{'/'.join(parts)}", module))
     assert upward - KNOWN == set(), "imports upward (see DESIGN.md's layers)"
     assert KNOWN - upward == set(), "no longer imported: remove it from KNOWN"
+
+
+def test_only_the_sandbox_reads_wasmtime_failures() -> None:
+    """wasmtime's traps are translated in one module (`sandbox/traps.py`); the raw C API is wrapped in one
+    (`sandbox/_ffi.py`), which nothing outside the sandbox uses."""
+    readers, raw = set(), set()
+    for path in sorted(WWS.rglob("*.py")):
+        name = path.relative_to(WWS).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("Trap", "ExitTrap", "TrapCode")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "wasmtime"
+            ):
+                readers.add(name)
+        if not name.startswith("sandbox/") and "wws.sandbox._ffi" in imports_of(path) | _from_imports(tree):
+            raw.add(name)
+    assert readers == {"sandbox/traps.py", "sandbox/_ffi.py"}
+    assert raw == set()
+
+
+def _from_imports(tree: ast.AST) -> set[str]:
+    """`from wws.sandbox import _ffi`, spelled as the module it imports."""
+    return {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }

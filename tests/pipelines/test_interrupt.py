@@ -14,8 +14,7 @@ from wws.errors import GuestTimeout, OutOfTime
 from wws.messages import StepCall
 from wws.pipelines.runner import WorkerSteps
 from wws.pipelines.state import step_input
-from wws.sandbox.stdio import Streams
-from wws.sandbox.store import INTERRUPT_CHECK_TICKS, ticks_left
+from wws.sandbox.context import INTERRUPT_CHECK_TICKS, GuestContext, LogBudget
 
 NATIVE = {"loop.wasm": "loop", "sleeper.wasm": "sleeper"}
 """Native fixtures (tests/fixtures/native) that never answer by themselves: one computes, one sleeps."""
@@ -61,14 +60,17 @@ def test_without_an_interrupt_a_computing_step_still_stops_at_its_deadline(proje
 
 
 def test_a_call_is_stopped_only_with_a_reason_and_never_while_it_has_time() -> None:
-    streams = Streams(1024, 1024)
     now = time.monotonic()
-    assert ticks_left(now + 0.0004, None, streams) == 1, "under a tick left: one more, never 0 (stop) without reason"
-    assert ticks_left(now + 5, None, streams) == INTERRUPT_CHECK_TICKS
-    assert streams.failure is None
-    assert ticks_left(now - 1, None, streams) == 0
-    assert isinstance(streams.failure, OutOfTime)
+    call = GuestContext(LogBudget(1024), deadline=now + 0.0004)
+    assert call.ticks_left() == 1, "under a tick left: one more, never 0 (stop) without reason"
+    call.deadline = now + 5
+    assert call.ticks_left() == INTERRUPT_CHECK_TICKS
+    assert call.failure is None
+    call.deadline = now - 1
+    assert call.ticks_left() == 0
+    assert isinstance(call.failure, OutOfTime)
     interrupt = threading.Event()
     interrupt.set()
-    assert ticks_left(now + 5, interrupt, streams) == 0
-    assert "cancelled" in str(streams.failure)
+    cancelled = GuestContext(LogBudget(1024), deadline=now + 5, interrupt=interrupt)
+    assert cancelled.ticks_left() == 0
+    assert "cancelled" in str(cancelled.failure)

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from wws.config.model import Mount, WorkerConfig
 from wws.messages import WorkerRequest, WorkerResponse
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.store import SandboxSpec
+from wws.sandbox.guest import SandboxSpec
 
 GUEST_ROOT = "/src"
 """Where the prepared folder appears inside the guest, read-only."""

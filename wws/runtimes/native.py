@@ -21,7 +21,7 @@ from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.store import GuestStore
-from wws.sandbox.traps import stderr_tail, wasmtime_cause
+from wws.sandbox.traps import cannot_load
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class NativeRuntime(BaseRuntime):
         except OSError as exc:
             raise LoadError(worker.handler, f"cannot read the module: {exc}") from exc
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(worker.handler, f"not a valid WebAssembly module: {wasmtime_cause(exc)}") from exc
+            raise cannot_load(worker.handler, "not a valid WebAssembly module", exc) from exc
         exports = {export.name for export in module.exports}
         if REACTOR_ENTRY in exports:
             entry, init = REACTOR_ENTRY, REACTOR_INIT if REACTOR_INIT in exports else None
@@ -57,7 +57,7 @@ class NativeRuntime(BaseRuntime):
         try:
             pre = worker.sandbox.linker.instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(worker.handler, f"imports something wws does not provide: {wasmtime_cause(exc)}") from exc
+            raise cannot_load(worker.handler, "imports something wws does not provide", exc) from exc
         return NativeProgram(worker, pre, entry, init)
 
 
@@ -88,14 +88,14 @@ class NativeInstance:
             instance = self._guest.instantiate(program.pre)
             self._entry: Any = self._guest.export(instance, program.entry)
             if program.init is not None:
-                self._guest.begin(b"")
+                self._guest.begin()
                 self._guest.call(self._guest.export(instance, program.init))
         except BaseException:
             self._guest.close()
             raise
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
-        self._guest.begin(encode_request(request), request.request_id, request.deadline)
+        self._guest.begin(request.request_id, request.deadline, stdin=encode_request(request))
         self._guest.call(self._entry)
         return collect_response(self._guest, self._program.worker.handler)
 
@@ -104,7 +104,7 @@ class NativeInstance:
         are environment variables."""
         if call.secrets:
             self._guest.extend_env(call.secrets.items())
-        self._guest.begin(call.state.encode(), call.request_id, call.deadline, call.interrupt)
+        self._guest.begin(call.request_id, call.deadline, call.interrupt, stdin=call.state.encode())
         self._guest.call(self._entry)
         return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
 
@@ -120,7 +120,7 @@ def collect_response(guest: GuestStore, handler: Path) -> WorkerResponse:
     try:
         response = decode_response(bytes(guest.streams.stdout), handler)
     except BadGuestOutput as exc:
-        raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=stderr_tail(guest.streams)) from None
+        raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=guest.stderr_tail()) from None
     log_bytes = guest.streams.log_bytes()
     if log_bytes:
         return WorkerResponse(response.status, response.headers, response.body, response.kv, log_bytes)

@@ -92,6 +92,11 @@ def caller_store_key(caller: Any) -> int:
     return int(_context_get_data(_caller_context(caller)) or 0)
 
 
+def context_store_key(context: Any) -> int:
+    """The key of the store behind a wasmtime-py `StoreContext` (what a component's host functions are given)."""
+    return int(_context_get_data(context._context()) or 0)
+
+
 def caller_memory(caller: Any) -> tuple[int, int]:
     """(address, size) of the calling instance's exported `memory`, or (0, 0) when it exports none."""
     item = ffi.wasmtime_extern_t()

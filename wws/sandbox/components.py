@@ -12,35 +12,21 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import wasmtime
 import wasmtime.component
 
-from wws.errors import GuestTrap, WorkerError
+from wws.errors import GuestTrap
 from wws.sandbox import _ffi
+from wws.sandbox.context import INTERRUPT_CHECK_TICKS, GuestContext, LogBudget, StoreRegistry
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.stdio import LogBudget
-from wws.sandbox.store import INTERRUPT_CHECK_TICKS, SandboxSpec, confine, ticks_left
-from wws.sandbox.traps import translate_component
+from wws.sandbox.guest import SandboxSpec
+from wws.sandbox.store import confine
+from wws.sandbox.traps import GuestCall
 from wws.sandbox.waits import sleep_unless
 
 _NO_HOST = '{"ok":false,"error":"host calls are not available here (top-level code runs before any request)"}'
-
-
-@dataclass(slots=True)
-class _Call:
-    """What the host import needs to answer the calling thread's guest: whose request it is, and its budget."""
-
-    spec: SandboxSpec
-    request_id: str
-    deadline: float
-    host_allowed: bool
-    log_budget: LogBudget
-    interrupt: threading.Event | None = None
-    out_of_time: bool = False
-    """The deadline came while the guest slept in the host."""
 
 
 class ComponentLinker:
@@ -53,28 +39,26 @@ class ComponentLinker:
         with self.linker.root() as root, root.add_instance(interface) as host:
             host.add_func("call", self._host_call)
             host.add_func("sleep", self._sleep)
-        self._local = threading.local()
+        self.guests: StoreRegistry[ComponentGuest] = StoreRegistry()
 
-    def _host_call(self, _store: Any, message: str) -> str:
-        """Answer one host call of the guest running on this thread (guest calls never leave their thread)."""
-        current: _Call | None = getattr(self._local, "call", None)
-        if current is None or not current.host_allowed or current.spec.host is None:
+    def _host_call(self, store: Any, message: str) -> str:
+        """Answer one host call of the guest whose store is calling, with its current call's host API."""
+        context = self.guests.of_context(store).context
+        if context.host is None:
             return _NO_HOST
-        answer = current.spec.host.call(message.encode(), current.request_id, current.deadline, current.log_budget)
-        return answer.decode()
+        return context.host.call(message.encode(), context).decode()
 
-    def _sleep(self, _store: Any, nanoseconds: int) -> None:
-        """Wait on the host for the guest of this thread, at most until its request's deadline, which stops it."""
-        current: _Call | None = getattr(self._local, "call", None)
+    def _sleep(self, store: Any, nanoseconds: int) -> None:
+        """Wait on the host for the calling guest, at most until its call's deadline, which stops it."""
+        context = self.guests.of_context(store).context
         wanted = nanoseconds / 1e9
-        interrupt = current.interrupt if current is not None else None
-        if current is not None and time.monotonic() + wanted > current.deadline:
-            sleep_unless(max(0.0, current.deadline - time.monotonic()), interrupt)
-            current.out_of_time = True
-            raise wasmtime.WasmtimeError("wws: deadline reached while the guest was waiting")
-        if sleep_unless(wanted, interrupt) and current is not None:
-            current.out_of_time = True
-            raise wasmtime.WasmtimeError("wws: interrupted while the guest was waiting (its run was cancelled)")
+        left = context.deadline - time.monotonic()
+        if wanted > left:
+            sleep_unless(max(0.0, left), context.interrupt)
+        elif not sleep_unless(wanted, context.interrupt):
+            return
+        context.out_of_time("reached its deadline while waiting (sleep)")
+        raise wasmtime.WasmtimeError("wws: the guest's wait was cut short")
 
 
 class ComponentGuest:
@@ -84,68 +68,70 @@ class ComponentGuest:
         self.spec = spec
         self._linker = linker
         self.store = wasmtime.Store(linker.sandbox.engine)
-        confine(self.store, spec)
-        _ffi.set_epoch_deadline(self.store, linker.sandbox.deadline_ticks(spec.limits.timeout_ms))
-        try:
-            self.instance = linker.linker.instantiate(self.store, component)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            self.store.close()
-            raise self._failure(exc) from exc
+        self.context = GuestContext(LogBudget(spec.limits.max_log_bytes))
+        self._call = GuestCall(self)
         self._funcs: dict[str, wasmtime.component.Func] = {}
         self._epoch_watch: Any = None
+        confine(self.store, spec)
+        self._key = linker.guests.attach(self.store, self)
+        self.begin(host=False)
+        instance: wasmtime.component.Instance | None = None
+        try:
+            with self._call:
+                instance = linker.linker.instantiate(self.store, component)
+            if instance is None:
+                raise GuestTrap(spec.worker, "exited while being instantiated")
+        except BaseException:
+            self.close()
+            raise
+        self.instance = instance
 
-    def call(
+    def begin(
         self,
-        export: str,
-        *args: str,
         request_id: str = "",
-        host_allowed: bool = True,
         deadline: float = 0.0,
         interrupt: threading.Event | None = None,
-    ) -> str:
-        """Call a `(string…) -> string` export under the request's deadline (`time.monotonic()`; 0: `timeout_ms`
-        from now); failures raise a `WorkerError`. With `host_allowed` False, the guest's host calls are refused
-        (code that runs before any request)."""
+        *,
+        host: bool = True,
+    ) -> None:
+        """Start a call (see `Guest.begin`)."""
+        limit, ticks = self._linker.sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
+        budget = LogBudget(self.spec.limits.max_log_bytes)
+        self.context = GuestContext(budget, request_id, limit, interrupt, self.spec.host if host else None)
+        if interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
+            if self._epoch_watch is None:
+                self._epoch_watch = _ffi.on_epoch_deadline(self.store, self._ticks_left)
+            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
+        _ffi.set_epoch_deadline(self.store, ticks)
+
+    def _ticks_left(self) -> int:
+        return self.context.ticks_left()
+
+    def call(self, export: str, *args: str) -> str:
+        """Call a `(string…) -> string` export in the call begun last; failures raise a `WorkerError`."""
         func = self._funcs.get(export)
         if func is None:
             func = self.instance.get_func(self.store, export)
             if func is None:
                 raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
             self._funcs[export] = func
-        deadline, ticks = self._linker.sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
-        if interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
-            if self._epoch_watch is None:
-                self._epoch_watch = _ffi.on_epoch_deadline(self.store, self._ticks_left)
-            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
-        _ffi.set_epoch_deadline(self.store, ticks)
-        local = self._linker._local
-        budget = LogBudget(self.spec.limits.max_log_bytes)
-        local.call = current = _Call(self.spec, request_id, deadline, host_allowed, budget, interrupt)
-        try:
+        result: Any = None
+        with self._call:
             result = func(self.store, *args)
             func.post_return(self.store)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            raise self._failure(exc, current.out_of_time) from exc
-        finally:
-            local.call = None
         if not isinstance(result, str):
             raise GuestTrap(self.spec.worker, f"'{export}' answered {type(result).__name__}, not a string")
         return result
 
-    def _ticks_left(self) -> int:
-        """At an epoch deadline of a call that may be interrupted: the ticks it may go on for, or 0 to stop it."""
-        current: _Call | None = getattr(self._linker._local, "call", None)
-        if current is None:
-            return 0
-        left = ticks_left(current.deadline, current.interrupt, None)
-        current.out_of_time = left == 0
-        return left
+    def stderr_tail(self) -> str:
+        """Nothing: a component logs through the `log` host call, not a stderr the host keeps."""
+        return ""
+
+    def memory_bytes(self) -> int:
+        """Unknown: a component's memory is not visible to the host (the store's limit still applies)."""
+        return 0
 
     def close(self) -> None:
         self._funcs.clear()
+        self._linker.guests.detach(self._key)
         self.store.close()
-
-    def _failure(self, exc: Exception, out_of_time: bool = False) -> WorkerError:
-        return translate_component(
-            exc, worker=self.spec.worker, timeout_ms=self.spec.limits.timeout_ms, out_of_time=out_of_time
-        )

@@ -13,29 +13,21 @@ pointer does not lie inside guest memory. The operations themselves are implemen
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import wasmtime
 
 from wws.sandbox import _ffi
-from wws.sandbox.stdio import HostStdio, LogBudget
+from wws.sandbox.stdio import HostStdio
 
 MODULE = "wws"
 _FAULT = -1
 _NO_HOST = b'{"ok":false,"error":"host calls are not available to this worker"}'
 
 
-class HostCalls(Protocol):
-    """What answers a guest's host calls: the worker's host API (see `wws.worker.host.HostAPI`)."""
-
-    def call(self, message: bytes, request_id: str, deadline: float, log_budget: LogBudget | None = None) -> bytes:
-        """Run one JSON host call and return its JSON answer; never raises (failures are answers). `log` calls
-        are charged to `log_budget`, when there is one."""
-        ...
-
-
 class HostImports:
-    """Defines `wws.host_call` and `wws.host_result` in a linker, routed to the calling store's `Streams.host`."""
+    """Defines `wws.host_call` and `wws.host_result` in a linker, answered by the host API of the calling store's
+    current call (its `GuestContext.host`)."""
 
     def __init__(self, stdio: HostStdio):
         self._stdio = stdio
@@ -49,19 +41,15 @@ class HostImports:
 
     def _host_call(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
-            streams = self._stdio.streams_of(caller)
+            streams = self._stdio.streams.of(caller)
             base, size = _ffi.caller_memory(caller)
             pointer, length = args[0].i32 & 0xFFFFFFFF, args[1].i32 & 0xFFFFFFFF
             if not size or pointer + length > size:
                 args[0].i32 = _FAULT
                 return 0
             message = _ffi.copy_out(base + pointer, length)
-            if streams.host is None:
-                streams.host_result = _NO_HOST
-            else:
-                streams.host_result = streams.host.call(
-                    message, streams.request_id, streams.deadline, streams.log_budget
-                )
+            context = streams.context
+            streams.host_result = _NO_HOST if context.host is None else context.host.call(message, context)
             args[0].i32 = len(streams.host_result)
             return 0
         except BaseException as exc:  # an exception must never cross the C boundary
@@ -69,7 +57,7 @@ class HostImports:
 
     def _host_result(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
-            streams = self._stdio.streams_of(caller)
+            streams = self._stdio.streams.of(caller)
             base, size = _ffi.caller_memory(caller)
             pointer, length = args[0].i32 & 0xFFFFFFFF, args[1].i32 & 0xFFFFFFFF
             result = streams.host_result[:length]

@@ -9,19 +9,14 @@ context, and an over-long stdout stops the guest at once instead of filling host
 
 from __future__ import annotations
 
-import itertools
-import threading
-from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import wasmtime
 
 from wws.errors import OutputLimitExceeded
 from wws.sandbox import _ffi
-
-if TYPE_CHECKING:
-    from wws.sandbox.hostcalls import HostCalls
+from wws.sandbox.context import GuestContext, LogBudget, StoreRegistry
 
 _ERRNO_SUCCESS = 0
 _ERRNO_FAULT = 21
@@ -29,57 +24,16 @@ _STDIN, _STDOUT, _STDERR = 0, 1, 2
 _LATE_STDERR_BYTES = 4096
 
 
-@dataclass(slots=True)
-class LogBudget:
-    """What one request may still log, all ways together (stderr, `console.*`, `print`, the `log` host call), in
-    bytes. Past it the rest is dropped and counted; the first cut is noted once, by whichever way hit it."""
-
-    remaining: int
-    dropped: int = 0
-    noted: bool = False
-
-    def keep(self, size: int) -> int:
-        """Charge a stream write of `size` bytes; returns how many of them are kept (the rest is dropped)."""
-        kept = min(size, max(0, self.remaining))
-        self.remaining -= kept
-        self.dropped += size - kept
-        return kept
-
-    def fits(self, size: int) -> bool:
-        """Charge a whole line of `size` bytes, kept only if it fits; after a line is dropped, every later one is."""
-        if size <= self.remaining:
-            self.remaining -= size
-            return True
-        self.remaining = 0
-        self.dropped += size
-        return False
-
-    def first_cut(self) -> bool:
-        """True the first time it is asked after something was dropped: then the cut is to be noted."""
-        if self.dropped and not self.noted:
-            self.noted = True
-            return True
-        return False
-
-    def note(self, cap: int) -> str:
-        return f"[wws: log output over max_log_bytes ({cap} bytes); the rest of this request's log is dropped]"
-
-
 class Streams:
-    """One store's stdio: the request's stdin and the captured output of the current request."""
+    """One store's stdio: the current call's stdin and captured output, and the call's context."""
 
     __slots__ = (
-        "deadline",
-        "failure",
+        "context",
         "file_io",
-        "host",
         "host_result",
-        "interrupt",
         "late_stderr",
-        "log_budget",
         "log_cap",
         "out_cap",
-        "request_id",
         "stderr",
         "stderr_cut",
         "stdin",
@@ -87,34 +41,24 @@ class Streams:
         "stdout",
     )
 
-    def __init__(self, out_cap: int, log_cap: int, host: HostCalls | None = None):
+    def __init__(self, out_cap: int, log_cap: int):
         self.out_cap = out_cap
         self.log_cap = log_cap
-        self.host = host
-        """Where the guest's `wws.host_call`s go (KV, fetch, log, config); None: host calls are refused."""
         self.file_io: tuple[wasmtime.Func, wasmtime.Func] | None = None
         """fd_read/fd_write of wasmtime's WASI, bound to this store's guest memory on first use."""
-        self.reset(b"")
+        self.reset(b"", GuestContext(LogBudget(log_cap)))
 
-    def reset(
-        self, stdin: bytes, request_id: str = "", deadline: float = 0.0, interrupt: threading.Event | None = None
-    ) -> None:
-        """Start a request: new stdin, empty outputs, the request's id and deadline (for host calls), and what
-        interrupts its waits early (a cancelled pipeline run)."""
+    def reset(self, stdin: bytes, context: GuestContext) -> None:
+        """Start a call: new stdin, empty outputs, and its context (request, deadline, budget, host API)."""
+        self.context = context
         self.stdin = stdin
         self.stdin_pos = 0
         self.stdout = bytearray()
         self.stderr = bytearray()
-        self.log_budget = LogBudget(self.log_cap)
         self.stderr_cut = False
         """stderr was the way that went past the log budget first: `log_bytes` notes the cut."""
         self.late_stderr = bytearray()
         """The last bytes of stderr dropped past the budget: an error's stack is written last, and must be shown."""
-        self.failure: Exception | None = None
-        self.request_id = request_id
-        self.deadline = deadline
-        """`time.monotonic()` past which the request is out of time."""
-        self.interrupt = interrupt
         self.host_result = b""
         """The answer of the last host call, until the guest copies it out with `wws.host_result`."""
 
@@ -125,7 +69,7 @@ class Streams:
         """The captured stderr, with a note when it is where the log was cut."""
         if not self.stderr_cut:
             return bytes(self.stderr)
-        return bytes(self.stderr) + f"\n{self.log_budget.note(self.log_cap)}\n".encode()
+        return bytes(self.stderr) + f"\n{self.context.log_budget.note(self.log_cap)}\n".encode()
 
     def stderr_tail(self, size: int) -> bytes:
         """The last `size` bytes the guest wrote to stderr, kept or dropped."""
@@ -133,16 +77,12 @@ class Streams:
 
 
 class HostStdio:
-    """Registers `fd_read`/`fd_write` in a linker and routes each call to the calling store's `Streams`.
-
-    Thread-safe: stores are looked up by the integer key attached to them, under a lock only when added or removed.
-    """
+    """Registers `fd_read`/`fd_write` in a linker and routes each call to the calling store's `Streams` (attached
+    to the store in `streams`)."""
 
     def __init__(self, engine: wasmtime.Engine):
         self._engine = engine
-        self._streams: dict[int, Streams] = {}
-        self._keys = itertools.count(1)
-        self._lock = threading.Lock()
+        self.streams: StoreRegistry[Streams] = StoreRegistry()
         self._file_io = wasmtime.Module(engine, (resources.files("wws.sandbox") / "file_io.wat").read_text())
         self._callbacks = [_ffi.make_callback(self._fd_read), _ffi.make_callback(self._fd_write)]
 
@@ -153,25 +93,9 @@ class HostStdio:
         _ffi.define_raw_func(linker, "wasi_snapshot_preview1", "fd_read", ty, self._callbacks[0])
         _ffi.define_raw_func(linker, "wasi_snapshot_preview1", "fd_write", ty, self._callbacks[1])
 
-    def attach(self, store: wasmtime.Store, streams: Streams) -> int:
-        """Route the stdio of `store` to `streams`; returns the key to `detach` with."""
-        with self._lock:
-            key = next(self._keys)
-            self._streams[key] = streams
-        _ffi.set_store_key(store, key)
-        return key
-
-    def streams_of(self, caller: Any) -> Streams:
-        """The streams of the store a host function was called from."""
-        return self._streams[_ffi.caller_store_key(caller)]
-
-    def detach(self, key: int) -> None:
-        with self._lock:
-            self._streams.pop(key, None)
-
     def _fd_read(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
-            streams = self._streams[_ffi.caller_store_key(caller)]
+            streams = self.streams.of(caller)
             if args[0].i32 != _STDIN:
                 return _ffi.call_func(caller, self._files(caller, streams)[0], args, count)
             base, size = _ffi.caller_memory(caller)
@@ -197,7 +121,7 @@ class HostStdio:
     def _fd_write(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
             fd = args[0].i32
-            streams = self._streams[_ffi.caller_store_key(caller)]
+            streams = self.streams.of(caller)
             if fd not in (_STDOUT, _STDERR):
                 return _ffi.call_func(caller, self._files(caller, streams)[1], args, count)
             base, size = _ffi.caller_memory(caller)
@@ -208,12 +132,12 @@ class HostStdio:
             total = sum(length for _, length in vectors)
             if fd == _STDOUT:
                 if len(streams.stdout) + total > streams.out_cap:
-                    streams.failure = OutputLimitExceeded(f"response (stdout) exceeded {streams.out_cap} bytes")
+                    streams.context.failure = OutputLimitExceeded(f"response (stdout) exceeded {streams.out_cap} bytes")
                     return _ffi.new_trap("wws: stdout limit exceeded")
                 for address, length in vectors:
                     streams.stdout += _ffi.copy_out(address, length)
             else:
-                budget = streams.log_budget
+                budget = streams.context.log_budget
                 for address, length in vectors:
                     kept = budget.keep(length)
                     streams.stderr += _ffi.copy_out(address, kept)

@@ -1,28 +1,96 @@
 """The one place where wasmtime's failures become wws errors.
 
-A guest can fail by trapping, by being interrupted at its deadline, by running out of memory under its cap, by
-writing too much, or by exiting with a non-zero code. Exit code 0 is a normal end (interpreters call `proc_exit`).
+A guest can fail by trapping, by being stopped at its deadline (or its run's cancellation), by running out of memory
+under its cap, by writing too much, or by exiting with a non-zero code. Exit code 0 is a normal end (interpreters
+call `proc_exit`). Every call into a guest, instantiation included, is made inside a `GuestCall`; nothing else
+reads wasmtime's messages.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 
 import wasmtime
 
 from wws.config.model import MIB
 from wws.errors import (
     BadGuestOutput,
+    GuestException,
     GuestTimeout,
     GuestTrap,
+    LoadError,
     MemoryLimitExceeded,
     OutOfTime,
     OutputLimitExceeded,
     WorkerError,
 )
-from wws.sandbox.stdio import Streams
+from wws.sandbox.guest import Guest
 
-STDERR_TAIL_BYTES = 2048
+_INTERRUPT = "wasm trap: interrupt"
+"""How a component call reports the epoch interrupt: as an error message, not a `Trap` with its code."""
+
+
+class GuestCall:
+    """Wraps every call into a guest, in the manner of wasmtime-py's `enter_wasm`: what wasmtime raises becomes the
+    `WorkerError` it means, and a clean WASI exit ends the call normally. One per guest, reused (no allocation)."""
+
+    __slots__ = ("_guest",)
+
+    def __init__(self, guest: Guest):
+        self._guest = guest
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
+        if not isinstance(exc, wasmtime.WasmtimeError | wasmtime.Trap):
+            return False
+        error = translate(exc, self._guest)
+        if error is None:
+            return True
+        raise error from exc
+
+
+def translate(exc: wasmtime.WasmtimeError | wasmtime.Trap, guest: Guest) -> WorkerError | None:
+    """The WorkerError that `exc` (raised by a call into `guest`) means, or None for a clean exit."""
+    worker, limits = guest.spec.worker, guest.spec.limits
+    failure = guest.context.failure
+    tail = guest.stderr_tail()
+    if isinstance(exc, wasmtime.ExitTrap):
+        if exc.code == 0:
+            return None
+        return GuestTrap(worker, f"exited with code {exc.code}", stderr_tail=tail)
+    if isinstance(failure, OutputLimitExceeded):
+        return BadGuestOutput(worker, str(failure), stderr_tail=tail)
+    cause = wasmtime_cause(exc)
+    interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
+    if isinstance(failure, OutOfTime) or interrupted or cause == _INTERRUPT:
+        return GuestTimeout(worker, f"ran past its deadline of {limits.timeout_ms} ms", stderr_tail=tail)
+    memory_bytes = guest.memory_bytes()
+    if "exceeds memory limits" in cause or near_memory_cap(memory_bytes, limits.memory_bytes):
+        used = f"{memory_bytes // MIB} MiB in use" if memory_bytes else "at start"
+        return MemoryLimitExceeded(
+            worker, f"hit its memory limit of {limits.memory_mb} MiB ({used}): {cause}", stderr_tail=tail
+        )
+    return GuestTrap(worker, f"trapped: {cause}", stderr_tail=tail)
+
+
+def uncaught(worker: Path, summary: str, trace: str, *, out_of_memory_mb: int = 0) -> WorkerError:
+    """What the guest's own uncaught exception means, as its glue reported it (the guest did not trap): `summary`
+    says what it threw, `trace` is its stack; `out_of_memory_mb`, the cap, when the exception was running out of
+    memory under it."""
+    if out_of_memory_mb:
+        cause = f"hit its memory limit of {out_of_memory_mb} MiB ({summary})"
+        return MemoryLimitExceeded(worker, cause, stderr_tail=trace)
+    return GuestException(worker, summary, stderr_tail=trace)
+
+
+def cannot_load(worker: Path, what: str, exc: wasmtime.WasmtimeError) -> LoadError:
+    """The LoadError for a module or component wasmtime refuses (to compile, or to link): `what` went wrong."""
+    return LoadError(worker, f"{what}: {wasmtime_cause(exc)}")
 
 
 def near_memory_cap(memory_bytes: int, cap_bytes: int) -> bool:
@@ -30,52 +98,7 @@ def near_memory_cap(memory_bytes: int, cap_bytes: int) -> bool:
     return memory_bytes + MIB > cap_bytes
 
 
-def stderr_tail(streams: Streams) -> str:
-    """The end of what the guest wrote to stderr, for error messages."""
-    return streams.stderr_tail(STDERR_TAIL_BYTES).decode("utf-8", "replace").strip()
-
-
-def translate(  # noqa: PLR0911 - one return per kind of failure reads best
-    exc: Exception, *, worker: Path, streams: Streams, memory_bytes: int, cap_bytes: int, timeout_ms: int
-) -> WorkerError | None:
-    """The WorkerError that `exc` (raised by a guest call or instantiation) means, or None for a clean exit."""
-    tail = stderr_tail(streams)
-    if isinstance(exc, wasmtime.ExitTrap):
-        if exc.code == 0:
-            return None
-        return GuestTrap(worker, f"exited with code {exc.code}", stderr_tail=tail)
-    if isinstance(streams.failure, OutputLimitExceeded):
-        return BadGuestOutput(worker, str(streams.failure), stderr_tail=tail)
-    if isinstance(streams.failure, OutOfTime) or (
-        isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
-    ):
-        return GuestTimeout(worker, f"ran past its deadline of {timeout_ms} ms", stderr_tail=tail)
-    message = wasmtime_cause(exc)
-    if "exceeds memory limits" in message or near_memory_cap(memory_bytes, cap_bytes):
-        used = f"{memory_bytes // MIB} MiB in use" if memory_bytes else "at start"
-        return MemoryLimitExceeded(
-            worker, f"hit its memory limit of {cap_bytes // MIB} MiB ({used}): {message}", stderr_tail=tail
-        )
-    if isinstance(exc, wasmtime.Trap | wasmtime.WasmtimeError):
-        return GuestTrap(worker, f"trapped: {message}", stderr_tail=tail)
-    return GuestTrap(worker, f"failed: {exc!r}", stderr_tail=tail)
-
-
-_INTERRUPT = "wasm trap: interrupt"
-"""How a component call reports the epoch interrupt: as an error message, not a `Trap` with its code."""
-
-
-def translate_component(exc: Exception, *, worker: Path, timeout_ms: int, out_of_time: bool = False) -> WorkerError:
-    """The WorkerError that `exc` (raised by a component call or instantiation) means; `out_of_time` when the host
-    stopped the guest at its deadline (a wait, or an epoch check)."""
-    cause = wasmtime_cause(exc)
-    interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
-    if out_of_time or interrupted or cause == _INTERRUPT:
-        return GuestTimeout(worker, f"ran past its deadline of {timeout_ms} ms")
-    return GuestTrap(worker, f"trapped: {cause}")
-
-
-def wasmtime_cause(exc: Exception) -> str:
+def wasmtime_cause(exc: wasmtime.WasmtimeError | wasmtime.Trap) -> str:
     """The cause in a wasmtime message: it comes after a backtrace and context lines, on the last line."""
     text = (exc.message if isinstance(exc, wasmtime.Trap) else str(exc)).strip()
     if not text:

@@ -2,7 +2,7 @@
 
 The epoch deadline only fires while wasm code runs: a guest sleeping in wasmtime's own `poll_oneoff` (C `sleep`,
 `nanosleep`, QuickJS timers) blocks its thread inside the host for as long as it asked. Here a wait sleeps at most
-until the request's deadline; reaching it stops the guest with a timeout (`OutOfTime` on its streams).
+until the request's deadline; reaching it stops the guest with a timeout (noted in its `GuestContext`).
 
 The guest's clocks come from the host too, so that an absolute wait ("until monotonic time T") is measured on the
 same clock the guest read T from: realtime is the host's wall clock, monotonic counts from the sandbox's creation.
@@ -20,7 +20,6 @@ from typing import Any
 
 import wasmtime
 
-from wws.errors import OutOfTime
 from wws.sandbox import _ffi
 from wws.sandbox.stdio import HostStdio
 
@@ -79,7 +78,8 @@ class HostWaits:
 
     def _poll_oneoff(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
-            streams = self._stdio.streams_of(caller)
+            streams = self._stdio.streams.of(caller)
+            context = streams.context
             base, size = _ffi.caller_memory(caller)
             subscriptions, events = args[0].i32 & 0xFFFFFFFF, args[1].i32 & 0xFFFFFFFF
             total, written = args[2].i32 & 0xFFFFFFFF, args[3].i32 & 0xFFFFFFFF
@@ -94,12 +94,9 @@ class HostWaits:
                 args[0].i32 = _ERRNO_FAULT
                 return 0
             raw = _ffi.copy_out(base + subscriptions, total * _SUBSCRIPTION.size)
-            ready = self._wait(streams.stdin_remaining(), raw, total, streams.deadline, streams.interrupt)
+            ready = self._wait(streams.stdin_remaining(), raw, total, context.deadline, context.interrupt)
             if ready is None:
-                if streams.interrupt is not None and streams.interrupt.is_set():
-                    streams.failure = OutOfTime("interrupted while waiting: its run was cancelled")
-                else:
-                    streams.failure = OutOfTime("reached its deadline while waiting (poll_oneoff: sleep or timer)")
+                context.out_of_time("reached its deadline while waiting (poll_oneoff: sleep or timer)")
                 return _ffi.new_trap("wws: the guest's wait was cut short")
             out = bytearray()
             for event in ready:

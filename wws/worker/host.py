@@ -27,7 +27,7 @@ from wws.kv.base import KVStore
 from wws.logs import GUEST_LEVELS, log_guest
 from wws.messages import Headers
 from wws.outbound import Fetcher, FetchRequest, FetchResponse
-from wws.sandbox.stdio import LogBudget
+from wws.sandbox.context import GuestContext, LogBudget
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +92,16 @@ class HostAPI:
     def config_get(self, name: str) -> str | None:
         return self.config.vars.get(name)
 
-    def call(self, message: bytes, request_id: str, deadline: float, log_budget: LogBudget | None = None) -> bytes:
-        """Run one JSON host call (see the module docstring); never raises. A `log` call past `log_budget` is
-        dropped (answered as done), and the first drop is noted in the log."""
+    def call(self, message: bytes, context: GuestContext) -> bytes:
+        """Run one JSON host call (see the module docstring) for the guest call `context`; never raises. A `log`
+        call past the call's log budget is dropped (answered as done), and the first drop is noted in the log."""
+        request_id, deadline, log_budget = context.request_id, context.deadline, context.log_budget
         try:
             args = json.loads(message)
             if not isinstance(args, dict):
                 raise HostCallError("a host call must be a JSON object")
             op = args.get("op")
-            if op == "log" and log_budget is not None and not self._charge(log_budget, _size(args), request_id):
+            if op == "log" and not self._charge(log_budget, _size(args), request_id):
                 return _DONE
             handler = self._ops.get(op) if isinstance(op, str) else None
             if handler is None:

@@ -20,7 +20,7 @@ from wws.outbound import Fetcher
 from wws.runtimes.base import PreparedWorker, Program, Runtime
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox, default_sandbox
-from wws.sandbox.store import SandboxSpec
+from wws.sandbox.guest import SandboxSpec
 from wws.worker.host import HostAPI
 from wws.worker.isolation import FreshInstances, WarmPool
 from wws.worker.prepare import PreparedFolder, find_project_root, inputs_digest, prepare_folder

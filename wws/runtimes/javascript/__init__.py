@@ -24,16 +24,15 @@ from pathlib import Path
 
 import wasmtime
 
-from wws.errors import GuestException, GuestTrap, LoadError, MemoryLimitExceeded, SnapshotError, WorkerError
+from wws.errors import GuestTrap, LoadError, MemoryLimitExceeded, SnapshotError, WorkerError
 from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.javascript import engine
 from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
-from wws.sandbox import _ffi
 from wws.sandbox.store import GuestStore
-from wws.sandbox.traps import stderr_tail
+from wws.sandbox.traps import cannot_load, uncaught
 from wws.wasm import reader as snapshot
 from wws.wasm.reader import PAGE
 
@@ -77,7 +76,7 @@ class JavaScriptRuntime(BaseRuntime):
         try:
             pre = worker.sandbox.linker.instantiate_pre(worker.sandbox.cache.load(engine.engine_bytes()))
         except wasmtime.WasmtimeError as exc:
-            raise LoadError(worker.handler, f"the JavaScript engine cannot be linked: {exc}") from exc
+            raise cannot_load(worker.handler, "the JavaScript engine cannot be linked", exc) from exc
         return JavaScriptProgram(worker, pre, _initialise(worker, pre))
 
 
@@ -87,13 +86,12 @@ def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> bytes:
     guest = GuestStore(worker.sandbox, dataclasses.replace(worker.spec, host=None))
     try:
         instance = guest.instantiate(pre)
-        guest.begin(b"")
+        guest.begin()
         guest.call(guest.export(instance, INIT_EXPORTS[0]))
         if guest.call_status(guest.export(instance, INIT_EXPORTS[1])) != 0:
-            raise LoadError(worker.handler, stderr_tail(guest.streams) or "the engine failed to start")
-        base, size = _ffi.memory_region(guest.store, guest.export(instance, "memory"))
+            raise LoadError(worker.handler, guest.stderr_tail() or "the engine failed to start")
         stack = engine.stack_size()
-        image = bytes(stack) + _ffi.copy_out(base + stack, size - stack)
+        image = bytes(stack) + guest.read_memory(guest.export(instance, "memory"), stack)
     except WorkerError as exc:
         raise LoadError(worker.handler, f"its top-level code failed: {exc.cause}\n{exc.stderr_tail}".strip()) from exc
     finally:
@@ -204,17 +202,17 @@ class JavaScriptInstance:
 
     def _call(self, message: bytes, request_id: str, deadline: float, interrupt: threading.Event | None = None) -> None:
         guest = self._guest
-        guest.begin(message, request_id, deadline, interrupt)
+        guest.begin(request_id, deadline, interrupt, stdin=message)
         self.clean = False
         status = guest.call_status(self._entry)
         self.clean = True
         if status != 0:
-            tail = stderr_tail(guest.streams)
+            tail = guest.stderr_tail()
             first_line = tail.splitlines()[0] if tail else "the handler failed"
-            raise GuestException(self._program.worker.handler, f"threw {first_line}", stderr_tail=tail)
+            raise uncaught(self._program.worker.handler, f"threw {first_line}", tail)
 
     def memory_region(self) -> tuple[int, int]:
-        return _ffi.memory_region(self._guest.store, self._memory)
+        return self._guest.memory_region(self._memory)
 
     def memory_bytes(self) -> int:
         return self._guest.memory_bytes()

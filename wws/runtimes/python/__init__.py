@@ -26,10 +26,8 @@ from pathlib import Path
 from wws.config.model import Limits, Mount
 from wws.errors import (
     EngineBuildError,
-    GuestException,
     GuestTrap,
     LoadError,
-    MemoryLimitExceeded,
     RequirementsError,
     WorkerError,
 )
@@ -40,13 +38,16 @@ from wws.runtimes.python.libs import install_libs, requirements_of
 from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.components import ComponentGuest, ComponentLinker
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.store import SandboxSpec
+from wws.sandbox.guest import SandboxSpec
+from wws.sandbox.traps import uncaught
 
 STDLIB_ROOT = "/python"
 LIBS_FOLDER = "libs"
 MAX_HELPER_FILES = 1000
 PYC_FOLDER = "__pycache__"
 CACHE_TAG = "cpython-314"
+ERROR_ANSWER = '{"error"'
+"""How the glue's answer starts when the handler raised (see `_wws_app.py`)."""
 """`sys.implementation.cache_tag` of the engine's CPython: names the `.pyc` files it reads (checked at build)."""
 
 
@@ -162,6 +163,7 @@ class PythonEngine:
     def compile(self, source: str, guest_path: str) -> bytes:
         """The `.pyc` of `source`; raises SyntaxError (with the guest's message) when it does not compile."""
         with self._compile_lock:
+            self._compiler.begin(host=False)
             answer = json.loads(self._compiler.call("compile-source", source, guest_path))
         if "error" in answer:
             error = SyntaxError(answer["error"])
@@ -230,14 +232,14 @@ class PythonInstance:
 
     def load(self) -> None:
         """Run the handler's top level, as before any request: host calls are refused."""
-        self._answer(self._guest.call("handle", self._code, "", host_allowed=False))
+        self._guest.begin(host=False)
+        self._answer(self._guest.call("handle", self._code, ""))
         self._code = ""
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         message = encode_request(request, self._program.extra).decode()
-        answer = self._answer(
-            self._guest.call("handle", self._code, message, request_id=request.request_id, deadline=request.deadline)
-        )
+        self._guest.begin(request.request_id, request.deadline)
+        answer = self._answer(self._guest.call("handle", self._code, message))
         self._code = ""
         return decode_response(answer.encode(), self._program.worker.handler)
 
@@ -246,16 +248,8 @@ class PythonInstance:
         extra = self._program.extra
         env = {**self._program.worker.config.vars, **call.secrets}
         message = json.dumps({"step": json.loads(call.state), **extra, "env": env})
-        answer = self._answer(
-            self._guest.call(
-                "handle",
-                self._code,
-                message,
-                request_id=call.request_id,
-                deadline=call.deadline,
-                interrupt=call.interrupt,
-            )
-        )
+        self._guest.begin(call.request_id, call.deadline, call.interrupt)
+        answer = self._answer(self._guest.call("handle", self._code, message))
         self._code = ""
         prefix = '{"state":'
         if not (answer.startswith(prefix) and answer.endswith("}")):
@@ -263,16 +257,16 @@ class PythonInstance:
         return StepAnswer(answer[len(prefix) : -1].encode())
 
     def _answer(self, answer: str) -> str:
-        if not answer.startswith('{"error"'):
+        """The glue's answer, unless it reports the handler's uncaught exception: `{"error": <traceback>, "kind"}`
+        (the glue's other answers never start with that key)."""
+        if not answer.startswith(ERROR_ANSWER):
             return answer
         failure = json.loads(answer)
         worker = self._program.worker
         trace = host_paths(str(failure["error"]), worker.handler, worker.folder)
         last = trace.strip().splitlines()[-1] if trace.strip() else "an exception"
-        if failure.get("kind") == "memory":
-            cap = worker.spec.limits.memory_mb
-            raise MemoryLimitExceeded(worker.handler, f"hit its memory limit of {cap} MiB ({last})", stderr_tail=trace)
-        raise GuestException(worker.handler, f"raised {last}", stderr_tail=trace)
+        memory_mb = worker.spec.limits.memory_mb if failure.get("kind") == "memory" else 0
+        raise uncaught(worker.handler, f"raised {last}", trace, out_of_memory_mb=memory_mb)
 
     def memory_bytes(self) -> int:
         """Unknown: a component's memory is not visible to the host (the store's limit still applies)."""
