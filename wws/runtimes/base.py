@@ -60,6 +60,9 @@ class Program(Protocol):
 
     def new_instance(self) -> GuestInstance: ...
 
+    # A program may also say `kv_snapshot = False`: its guests reach the KV namespace through host calls, so requests
+    # need not carry a copy of it (the wws JSON protocol of native modules does: True when it is not said).
+
     def close(self) -> None:
         """Drop whatever the program keeps between requests (called once, when its worker version retires)."""
         ...

@@ -70,6 +70,8 @@ class NativeProgram:
         self.entry = entry
         self.init = init
         self.reusable = entry == REACTOR_ENTRY
+        self.kv_snapshot = True
+        """The wws JSON protocol sends the worker's KV namespace with each request (the original wws's `Cache`)."""
 
     def new_instance(self) -> NativeInstance:
         return NativeInstance(self)

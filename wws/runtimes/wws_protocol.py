@@ -5,6 +5,7 @@ base64-encoded with "body_base64": true (the original dropped it). Repeated requ
 Response: {"data", "headers", "status", "kv", "base64"}; a header value may also be a list of strings (several
 `Set-Cookie`s), which the original could not express. In "kv", a key set to null is deleted; the host applies only
 the keys whose value changed (see `wws.kv.changes_between`). Repeated `Cookie` headers are joined with "; ".
+The JavaScript and Python glue speak it too, with "kv" empty: they reach the namespace through host calls.
 """
 
 from __future__ import annotations

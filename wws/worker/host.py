@@ -4,7 +4,8 @@ Implemented once for every language. Native modules reach it through the `wws.ho
 see `wws.sandbox.hostcalls`); the JavaScript and Python runtimes call the typed methods.
 
 Messages (`"op"` and its arguments → the `"value"` of `{"ok": true, "value": …}`):
-- `kv.get {key}` → string or null; `kv.put {key, value}`; `kv.delete {key}`; `kv.list {prefix}` → [keys]
+- `kv.get {key}` → string or null; `kv.put {key, value}`; `kv.delete {key}`; `kv.list {prefix}` → [keys];
+  `kv.apply {changes: {key: value or null}}` writes and deletes several keys at once (the original wws `Cache`)
 - `http.fetch {url, method, headers: {name: value} | [[name, value]…], body, body_base64}` →
   `{status, headers: [[name, value]…], body, body_base64, url}`
 - `log {level, message}`; `config.get {name}` → string or null (the worker's `[vars]`)
@@ -47,6 +48,7 @@ class HostAPI:
             "kv.put": lambda args, _id, _deadline: self.kv_put(_text(args, "key"), _text(args, "value")),
             "kv.delete": lambda args, _id, _deadline: self.kv_delete(_text(args, "key")),
             "kv.list": lambda args, _id, _deadline: self.kv_list(_text(args, "prefix", "")),
+            "kv.apply": lambda args, _id, _deadline: self.kv_apply(_changes(args)),
             "http.fetch": lambda args, _id, deadline: _fetch_answer(self.fetch(_fetch_request(args), deadline)),
             "log": lambda args, request_id, _deadline: self.log(
                 _text(args, "level", "info"), _text(args, "message"), request_id
@@ -74,6 +76,10 @@ class HostAPI:
     def kv_list(self, prefix: str = "") -> list[str]:
         store, namespace = self._namespace()
         return store.keys(namespace, prefix)
+
+    def kv_apply(self, changes: dict[str, str | None]) -> None:
+        store, namespace = self._namespace()
+        store.apply(namespace, changes)
 
     def fetch(self, request: FetchRequest, deadline: float) -> FetchResponse:
         """Send an outbound request, bounded by `fetch_timeout_ms` and by what is left of the request's deadline."""
@@ -137,6 +143,15 @@ def _text(args: dict[str, Any], name: str, default: str | None = None) -> str:
     if not isinstance(value, str):
         raise HostCallError(f"'{name}' must be a string")
     return value
+
+
+def _changes(args: dict[str, Any]) -> dict[str, str | None]:
+    changes = args.get("changes")
+    if not isinstance(changes, dict) or not all(
+        isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in changes.items()
+    ):
+        raise HostCallError("'changes' must be an object of strings (or null to delete a key)")
+    return changes
 
 
 def _fetch_request(args: dict[str, Any]) -> FetchRequest:

@@ -173,7 +173,7 @@ class Worker:
     def _handle(self, request: WorkerRequest) -> WorkerResponse:
         strategy = self._strategy or self.load()
         namespace = self.config.kv_namespace
-        if namespace is not None and self.kv is not None:
+        if namespace is not None and self.kv is not None and getattr(self._program, "kv_snapshot", True):
             request = dataclasses.replace(request, kv=self.kv.items(namespace))
         response = strategy.handle(request)
         if response.log:

@@ -1,6 +1,6 @@
 // Storage bindings: the KV namespace in `env` (Cloudflare's KV API, each call a host call), and `Cache`, the
-// key/value object of the original Wasm Workers Server (a copy of the namespace sent with the request; the
-// changes go back with the response).
+// key/value object of the original Wasm Workers Server: it reads the namespace through host calls, keeps its writes
+// until the request succeeds, then applies them at once (`kv.apply`); a request that fails changes nothing.
 import { host } from "./natives.js";
 
 export class KVNamespace {
@@ -38,25 +38,31 @@ export class KVNamespace {
   }
 }
 
-let state = {};
+let writes = new Map();
+let hasNamespace = false;
 
 export const Cache = {
   get(key) {
-    const value = state[String(key)];
-    return value === undefined ? null : value;
+    key = String(key);
+    if (writes.has(key)) return writes.get(key);
+    return hasNamespace ? host("kv.get", { key }) : null;
   },
   set(key, value) {
-    state[String(key)] = value === null || value === undefined ? null : String(value);
+    writes.set(String(key), value === null || value === undefined ? null : String(value));
   },
   delete(key) {
-    state[String(key)] = null;
+    writes.set(String(key), null);
   },
 };
 
-export function resetCache(values) {
-  state = { ...values };
+// A request begins: no writes yet; without a KV namespace, `Cache` is empty and its writes go nowhere.
+export function resetCache(namespace) {
+  writes = new Map();
+  hasNamespace = namespace;
 }
 
-export function cacheState() {
-  return state;
+// The request succeeded: apply its writes (null deletes a key).
+export function flushCache() {
+  if (hasNamespace && writes.size) host("kv.apply", { changes: Object.fromEntries(writes) });
+  writes = new Map();
 }

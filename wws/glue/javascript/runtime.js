@@ -1,6 +1,6 @@
 // The entry of the JavaScript glue: installs the Workers globals, finds the worker's fetch handler (module or
 // service-worker style), and turns each request from the host into a call to it. See engine.c for the caller.
-import { Cache, KVNamespace, cacheState, resetCache } from "./bindings.js";
+import { Cache, KVNamespace, flushCache, resetCache } from "./bindings.js";
 import { BodyStream, FormData } from "./body.js";
 import { structuredClone } from "./clone.js";
 import { console } from "./console.js";
@@ -107,10 +107,14 @@ async function runStep(state, env) {
 export async function handle(json) {
   const message = JSON.parse(json);
   clearTimers();
-  resetCache(message.kv || {});
+  resetCache(Boolean(message.kv_binding));
   const env = { ...(message.env || {}) };
   if (message.kv_binding) env[message.kv_binding] = new KVNamespace();
-  if (message.step !== undefined) return runStep(message.step, env);
+  if (message.step !== undefined) {
+    const state = await runStep(message.step, env);
+    flushCache();
+    return state;
+  }
   const waits = [];
   const response = await respond(Request._fromWire(message), env, waits);
   if (!(response instanceof Response)) {
@@ -121,11 +125,11 @@ export async function handle(json) {
     if (result.status === "rejected") console.error("waitUntil() promise rejected:", result.reason);
   }
   const body = response._wireBody();
+  flushCache();
   return JSON.stringify({
     status: response.status,
     headers: Headers.toWire(response.headers),
     data: body.data,
     base64: body.base64,
-    kv: cacheState(),
   });
 }

@@ -128,12 +128,13 @@ def _run_step(message):
     if _loaded.get("step") is None:
         raise LookupError("the handler defines no step: add `def step(state, env)` (or `async def step`)")
     step, arity = _loaded["step"]
-    Cache.reset(message.get("kv") or {})
+    Cache.reset(bool(message.get("kv_binding")))
     result = _run(step(*(message["step"], _env(message))[:arity]))
     try:
         text = json.dumps(result, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"the step returned something JSON cannot hold: {exc}") from None
+    Cache.flush()
     return '{"state":' + text + "}"
 
 
@@ -143,7 +144,7 @@ def _respond(message):
     raw = message.get("body") or ""
     body = base64.b64decode(raw) if message.get("body_base64") else raw.encode("utf-8")
     request = Request(message["url"], message["method"], message.get("headers"), body, message.get("params"))
-    Cache.reset(message.get("kv") or {})
+    Cache.reset(bool(message.get("kv_binding")))
     env, ctx = _env(message), Context()
     kind, handler, arity = _loaded["worker"]
     if kind == "entrypoint":
@@ -156,6 +157,7 @@ def _respond(message):
             _run(pending)
         except Exception:
             _wws_host.log("error", "wait_until: " + "".join(_user_traceback(sys.exception())).rstrip())
+    Cache.flush()
     return answer
 
 
@@ -175,8 +177,6 @@ def _encode(response, kind):
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(data).decode("ascii"), True
     answer = {"status": int(response.status), "headers": headers, "data": text, "base64": encoded}
-    if Cache.dump():
-        answer["kv"] = Cache.dump()
     return _ANSWER_ENCODER.encode(answer)
 
 
@@ -271,7 +271,7 @@ def _warm_up():
         random.seed()
     _loaded.clear()
     sys.modules.pop(WORKER_MODULE, None)
-    Cache.reset({})
+    Cache.reset(False)
 
 
 del _HOLES

@@ -280,30 +280,39 @@ class KVNamespace:
 
 
 class Cache:
-    """The key/value store of the original wws: a copy of the namespace comes with the request, and the changes
-    go back with the response."""
+    """The key/value store of the original wws: reads go to the worker's KV namespace (host calls); writes are kept
+    until the request succeeds, then applied at once. A request that fails changes nothing; without a namespace,
+    `Cache` is empty and its writes go nowhere."""
 
-    _state = {}  # noqa: RUF012 - each request starts from a new dict (reset)
+    _writes = {}  # noqa: RUF012 - each request starts from a new dict (reset)
+    _namespace = False
 
     @classmethod
     def get(cls, key):
-        return cls._state.get(str(key))
+        key = str(key)
+        if key in cls._writes:
+            return cls._writes[key]
+        return call("kv.get", key=key) if cls._namespace else None
 
     @classmethod
     def set(cls, key, value):
-        cls._state[str(key)] = None if value is None else str(value)
+        cls._writes[str(key)] = None if value is None else str(value)
 
     @classmethod
     def delete(cls, key):
-        cls._state[str(key)] = None
+        cls._writes[str(key)] = None
 
     @classmethod
-    def reset(cls, values):
-        cls._state = dict(values)
+    def reset(cls, namespace):
+        cls._writes = {}
+        cls._namespace = namespace
 
     @classmethod
-    def dump(cls):
-        return cls._state
+    def flush(cls):
+        """The request succeeded: apply its writes (None deletes a key)."""
+        if cls._namespace and cls._writes:
+            call("kv.apply", changes=cls._writes)
+        cls._writes = {}
 
 
 class Env:

@@ -114,6 +114,8 @@ class JavaScriptProgram:
     """
 
     reusable = True
+    kv_snapshot = False
+    """`Cache` and the KV binding reach the namespace through host calls."""
 
     def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, image: bytes):
         self.worker = worker

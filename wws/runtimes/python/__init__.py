@@ -197,6 +197,8 @@ class PythonProgram:
     """A loaded worker version: the engine, and the handler's code object that each instance receives."""
 
     reusable = True
+    kv_snapshot = False
+    """`Cache` and the KV binding reach the namespace through host calls."""
 
     def __init__(self, worker: PreparedWorker, python: PythonEngine, code: str):
         self.worker = worker
