@@ -98,3 +98,21 @@ def _from_imports(tree: ast.AST) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module
         for alias in node.names
     }
+
+
+def test_every_exception_is_defined_in_errors_py() -> None:
+    """wws's exceptions live in one module (the guest's own glue aside), so that a reader finds them all at once."""
+    errors = {
+        node.name for node in ast.walk(ast.parse((WWS / "errors.py").read_text())) if isinstance(node, ast.ClassDef)
+    }
+    elsewhere = set()
+    for path in sorted(WWS.rglob("*.py")):
+        name = path.relative_to(WWS).as_posix()
+        if name == "errors.py" or name.startswith("glue/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = {base.id if isinstance(base, ast.Name) else getattr(base, "attr", "") for base in node.bases}
+                if bases & (errors | {"Exception", "BaseException"}) or any(b.endswith("Error") for b in bases):
+                    elsewhere.add(f"{name}: {node.name}")
+    assert elsewhere == set()

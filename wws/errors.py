@@ -9,6 +9,7 @@ The others are signals between layers, caught before anyone reads them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "BadGuestOutput",
@@ -187,6 +188,28 @@ class IdempotencyConflict(WwsError):
     def __init__(self, run_id: str):
         self.run_id = run_id
         super().__init__(f"this Idempotency-Key started the run {run_id} with another input")
+
+
+class StepFailure(WwsError):
+    """A pipeline step attempt ended without a usable state: `severity` says how bad (`fail`, the step's own;
+    `crash` or `kill`, the run's end), `kind` what failed (e.g. `GuestTimeout`, `BadState`)."""
+
+    def __init__(self, severity: str, kind: str, message: str):
+        super().__init__(message)
+        self.severity = severity
+        self.kind = kind
+        self.message = message
+
+
+class ApiError(WwsError):
+    """A request the pipelines' HTTP API refuses: its status and what is wrong (with more fields for the JSON
+    answer)."""
+
+    def __init__(self, code: int, message: str, **extra: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
 
 
 class RequirementsError(Exception):

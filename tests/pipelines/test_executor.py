@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from wws.errors import StepFailure
 from wws.pipelines.executor import execute
 from wws.pipelines.plan import Plan, Step, load_plan
-from wws.pipelines.scheduler import Scheduler, Severity, State, StepError
-from wws.pipelines.state import StepFailure, as_state, output_state, step_input
+from wws.pipelines.scheduler import Scheduler, Severity, State
+from wws.pipelines.state import as_state, output_state, step_input
 from wws.runtimes.registry import default_registry
 
 Function = Callable[[Any], Any]
@@ -44,7 +45,7 @@ def run_with(plan: Plan, run_input: Any, functions: dict[str, Function], **optio
 
 def fail(message: str, severity: Severity = Severity.FAIL) -> Function:
     def failing(_: Any) -> Any:
-        raise StepFailure(StepError(severity, "GuestException", message))
+        raise StepFailure(severity, "GuestException", message)
 
     return failing
 
@@ -187,7 +188,7 @@ def test_a_failing_step_is_retried_with_backoff_then_succeeds(tmp_path: Path) ->
 
     def flaky(state: Any) -> Any:
         if state["attempt"] < 3:
-            raise StepFailure(StepError(Severity.FAIL, "GuestException", f"attempt {state['attempt']}"))
+            raise StepFailure(Severity.FAIL, "GuestException", f"attempt {state['attempt']}")
         return "finally"
 
     record = run_with(plan, None, {"flaky": flaky}, sleep=waits.append)
@@ -310,7 +311,7 @@ def test_what_a_step_returns_becomes_a_state(answer: Any, expected: State) -> No
 def test_answers_that_are_not_states_fail_or_kill_the_step(answer: str | bytes, kind: str, severity: str) -> None:
     with pytest.raises(StepFailure) as failure:
         output_state(answer, {"data": None, "errors": {}}, max_bytes=50)
-    assert (failure.value.error.type, failure.value.error.severity.value) == (kind, severity)
+    assert (failure.value.kind, failure.value.severity) == (kind, severity)
 
 
 def test_a_step_input_carries_config_and_an_answer_parses_back() -> None:

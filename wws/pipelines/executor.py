@@ -15,9 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from wws.errors import StepFailure
 from wws.pipelines.plan import Plan, Step
 from wws.pipelines.scheduler import Scheduler, Severity, State, StepError
-from wws.pipelines.state import StepFailure, check_size
+from wws.pipelines.state import check_size
 
 StepRunner = Callable[[Step, State, int], State]
 """Runs one attempt (1-based) of a step on its input state and returns its output state, or raises `StepFailure`."""
@@ -55,7 +56,7 @@ def attempts(
             check_size(output, plan.max_state_bytes)
             return Outcome(attempt, output=output)
         except StepFailure as failure:
-            error = failure.error
+            error = StepError(Severity(failure.severity), failure.kind, failure.message)
         except Exception as exc:  # the host failed, not the step: stop the run, say what happened
             error = StepError(Severity.CRASH, type(exc).__name__, f"the host failed to run the step: {exc}")
         last = attempt - previous >= step.retry.max_attempts or error.severity is not Severity.FAIL

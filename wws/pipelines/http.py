@@ -34,7 +34,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wws.config.model import PipelinesSettings
-from wws.errors import IdempotencyConflict, UnknownPipeline, WwsError
+from wws.errors import ApiError, IdempotencyConflict, UnknownPipeline, WwsError
 from wws.kv.base import KVStore
 from wws.outbound import Fetcher
 from wws.pipelines.catalog import CatalogEntry, PlanCatalog
@@ -278,16 +278,6 @@ class PipelinesService:
             raise ApiError(404, f"no pipeline '{pipeline_id}' (no pipelines/{pipeline_id}.json or .toml)")
         runs = await asyncio.to_thread(self.runs.list, pipeline_id, status, int(limit_text))
         return JSONResponse({"runs": runs})
-
-
-class ApiError(Exception):
-    """A request the API refuses: its status and what is wrong (with more fields for the JSON answer)."""
-
-    def __init__(self, code: int, message: str, **extra: Any):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.extra = extra
 
 
 class AccessGuard:

@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from wws.config.loader import load_worker_config
-from wws.errors import GuestTimeout, LoadError, MemoryLimitExceeded, WorkerError
+from wws.errors import GuestTimeout, LoadError, MemoryLimitExceeded, StepFailure, WorkerError
 from wws.kv.base import KVStore
 from wws.messages import StepCall
 from wws.outbound import Fetcher
 from wws.pipelines.executor import StepRunner
 from wws.pipelines.plan import Plan, Step
-from wws.pipelines.scheduler import Severity, State, StepError
+from wws.pipelines.scheduler import Severity, State
 from wws.pipelines.secrets import GuestLogRedaction, Redactor
 from wws.pipelines.secrets import resolve as resolve_secrets
-from wws.pipelines.state import StepFailure, output_state, step_input
+from wws.pipelines.state import output_state, step_input
 from wws.sandbox.engine import Sandbox
 from wws.worker.worker import Worker
 
@@ -91,22 +91,21 @@ class WorkerSteps:
         failed (its message redacted too)."""
         if step.handler is None:
             message = "a wait step is resolved over HTTP, in a durable run (wws serve)"
-            raise StepFailure(StepError(Severity.CRASH, "WaitStep", message))
+            raise StepFailure(Severity.CRASH, "WaitStep", message)
         deadline = time.monotonic() + step.timeout_ms / 1000 if step.timeout_ms else 0.0
         call = StepCall(step_input(state, step.config), request_id, deadline, dict(secrets or {}), interrupt)
         try:
             answer = self.worker(step.handler).run_step(call)
         except LoadError as exc:
-            raise StepFailure(StepError(Severity.CRASH, "LoadError", self._relative(exc.format_message()))) from exc
+            raise StepFailure(Severity.CRASH, "LoadError", self._relative(exc.format_message())) from exc
         except (GuestTimeout, MemoryLimitExceeded) as exc:
-            raise StepFailure(StepError(Severity.KILL, type(exc).__name__, self._relative(_message(exc)))) from exc
+            raise StepFailure(Severity.KILL, type(exc).__name__, self._relative(_message(exc))) from exc
         except WorkerError as exc:
-            raise StepFailure(StepError(Severity.FAIL, type(exc).__name__, self._relative(_message(exc)))) from exc
+            raise StepFailure(Severity.FAIL, type(exc).__name__, self._relative(_message(exc))) from exc
         try:
             output = output_state(answer.state, state, plan.max_state_bytes)
         except StepFailure as failure:
-            error = failure.error
-            raise StepFailure(StepError(error.severity, error.type, self._redactor.text(error.message))) from None
+            raise StepFailure(failure.severity, failure.kind, self._redactor.text(failure.message)) from None
         redacted: State = self._redactor.json(output)
         return redacted
 

@@ -12,15 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from wws.pipelines.scheduler import Severity, State, StepError
-
-
-class StepFailure(Exception):
-    """A step attempt ended without a usable state; `error` says how bad it is."""
-
-    def __init__(self, error: StepError):
-        super().__init__(error.message)
-        self.error = error
+from wws.errors import StepFailure
+from wws.pipelines.scheduler import Severity, State
 
 
 def step_input(state: State, config: Mapping[str, Any]) -> str:
@@ -31,17 +24,17 @@ def step_input(state: State, config: Mapping[str, Any]) -> str:
 def output_state(answer: str | bytes, given: State, max_bytes: int) -> State:
     """The state a handler's JSON answer stands for; raises `StepFailure` when it cannot be one."""
     if len(answer) > max_bytes:
-        raise StepFailure(StepError(Severity.KILL, "StateTooLarge", _too_large(len(answer), max_bytes)))
+        raise StepFailure(Severity.KILL, "StateTooLarge", _too_large(len(answer), max_bytes))
     if isinstance(answer, bytes):
         try:
             answer = answer.decode("utf-8")
         except UnicodeDecodeError:
-            raise StepFailure(StepError(Severity.FAIL, "BadState", "the step returned bytes, not JSON text")) from None
+            raise StepFailure(Severity.FAIL, "BadState", "the step returned bytes, not JSON text") from None
     try:
         value = json.loads(answer, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         message = f"the step returned something JSON cannot hold: {exc}"
-        raise StepFailure(StepError(Severity.FAIL, "BadState", message)) from None
+        raise StepFailure(Severity.FAIL, "BadState", message) from None
     return as_state(value, given)
 
 
@@ -52,7 +45,7 @@ def as_state(value: Any, given: State) -> State:
         if errors is None:
             errors = given.get("errors") or {}
         if not isinstance(errors, dict):
-            raise StepFailure(StepError(Severity.FAIL, "BadState", "the returned state's 'errors' is not an object"))
+            raise StepFailure(Severity.FAIL, "BadState", "the returned state's 'errors' is not an object")
         return {"data": value["data"], "errors": errors}
     return {"data": value, "errors": given.get("errors") or {}}
 
@@ -61,7 +54,7 @@ def check_size(state: State, max_bytes: int) -> None:
     """Refuse (kill) a state that would be too large to store and pass on."""
     size = len(json.dumps(state, separators=(",", ":")))
     if size > max_bytes:
-        raise StepFailure(StepError(Severity.KILL, "StateTooLarge", _too_large(size, max_bytes)))
+        raise StepFailure(Severity.KILL, "StateTooLarge", _too_large(size, max_bytes))
 
 
 def _too_large(size: int, max_bytes: int) -> str:
