@@ -18,10 +18,9 @@ import wasmtime
 import wasmtime.component
 
 from wws.errors import GuestTrap
-from wws.sandbox import _ffi
-from wws.sandbox.context import INTERRUPT_CHECK_TICKS, GuestContext, LogBudget, StoreRegistry
+from wws.sandbox.context import GuestContext, StoreRegistry
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.guest import SandboxSpec
+from wws.sandbox.guest import Calls, SandboxSpec
 from wws.sandbox.store import confine
 from wws.sandbox.traps import GuestCall
 from wws.sandbox.waits import sleep_unless
@@ -68,10 +67,9 @@ class ComponentGuest:
         self.spec = spec
         self._linker = linker
         self.store = wasmtime.Store(linker.sandbox.engine)
-        self.context = GuestContext(LogBudget(spec.limits.max_log_bytes))
+        self._calls = Calls(linker.sandbox, self.store)
         self._call = GuestCall(self)
         self._funcs: dict[str, wasmtime.component.Func] = {}
-        self._epoch_watch: Any = None
         confine(self.store, spec)
         self._key = linker.guests.attach(self.store, self)
         self.begin(host=False)
@@ -95,17 +93,11 @@ class ComponentGuest:
         host: bool = True,
     ) -> None:
         """Start a call (see `Guest.begin`)."""
-        limit, ticks = self._linker.sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
-        budget = LogBudget(self.spec.limits.max_log_bytes)
-        self.context = GuestContext(budget, request_id, limit, interrupt, self.spec.host if host else None)
-        if interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
-            if self._epoch_watch is None:
-                self._epoch_watch = _ffi.on_epoch_deadline(self.store, self._ticks_left)
-            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
-        _ffi.set_epoch_deadline(self.store, ticks)
+        self._calls.start(self.spec, request_id, deadline, interrupt, host)
 
-    def _ticks_left(self) -> int:
-        return self.context.ticks_left()
+    @property
+    def context(self) -> GuestContext:
+        return self._calls.current
 
     def call(self, export: str, *args: str) -> str:
         """Call a `(string…) -> string` export in the call begun last; failures raise a `WorkerError`."""

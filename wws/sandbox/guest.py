@@ -10,10 +10,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import wasmtime
 
 from wws.config.model import Limits, Mount
-from wws.sandbox.context import GuestContext, HostCalls
+from wws.sandbox import _ffi
+from wws.sandbox.context import INTERRUPT_CHECK_TICKS, GuestContext, HostCalls, LogBudget
+from wws.sandbox.engine import Sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +65,32 @@ class Guest(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Calls:
+    """Starts the calls into one store, for either kind of guest: a new `GuestContext` each time, the store's epoch
+    deadline, and (for a call that may be interrupted) the check on every few ticks."""
+
+    def __init__(self, sandbox: Sandbox, store: wasmtime.Store):
+        self.current = GuestContext(LogBudget(0))
+        """The context of the current (or last) call; before the first, one that may do nothing."""
+        self._sandbox = sandbox
+        self._store = store
+        self._epoch_watch: Any = None
+
+    def start(
+        self, spec: SandboxSpec, request_id: str, deadline: float, interrupt: threading.Event | None, host: bool
+    ) -> GuestContext:
+        """A new call (see `Guest.begin`) under `spec`'s limits and host API; returns its context."""
+        limit, ticks = self._sandbox.call_deadline(spec.limits.timeout_ms, deadline)
+        budget = LogBudget(spec.limits.max_log_bytes)
+        self.current = GuestContext(budget, request_id, limit, interrupt, spec.host if host else None)
+        if interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
+            if self._epoch_watch is None:
+                self._epoch_watch = _ffi.on_epoch_deadline(self._store, self._ticks_left)
+            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
+        _ffi.set_epoch_deadline(self._store, ticks)
+        return self.current
+
+    def _ticks_left(self) -> int:
+        return self.current.ticks_left()

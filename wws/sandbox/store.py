@@ -14,9 +14,9 @@ import wasmtime
 
 from wws.errors import GuestTrap
 from wws.sandbox import _ffi
-from wws.sandbox.context import INTERRUPT_CHECK_TICKS, GuestContext, LogBudget
+from wws.sandbox.context import GuestContext
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.guest import SandboxSpec
+from wws.sandbox.guest import Calls, SandboxSpec
 from wws.sandbox.stdio import Streams
 from wws.sandbox.traps import GuestCall
 
@@ -46,7 +46,7 @@ class GuestStore:
         self._key = sandbox.stdio.streams.attach(self.store, self.streams)
         self._instance: wasmtime.Instance | None = None
         self._memory: Any = None
-        self._epoch_watch: Any = None
+        self._calls = Calls(sandbox, self.store)
         self._call = GuestCall(self)
         confine(self.store, spec)
 
@@ -83,18 +83,7 @@ class GuestStore:
         stdin: bytes = b"",
     ) -> None:
         """Start a call (see `Guest.begin`), with `stdin` as what the guest reads."""
-        limit, ticks = self._sandbox.call_deadline(self.spec.limits.timeout_ms, deadline)
-        budget = LogBudget(self.spec.limits.max_log_bytes)
-        context = GuestContext(budget, request_id, limit, interrupt, self.spec.host if host else None)
-        self.streams.reset(stdin, context)
-        if interrupt is not None:  # a guest that computes is checked on every few ticks, not only at its deadline
-            if self._epoch_watch is None:
-                self._epoch_watch = _ffi.on_epoch_deadline(self.store, self._ticks_left)
-            ticks = min(ticks, INTERRUPT_CHECK_TICKS)
-        _ffi.set_epoch_deadline(self.store, ticks)
-
-    def _ticks_left(self) -> int:
-        return self.streams.context.ticks_left()
+        self.streams.reset(stdin, self._calls.start(self.spec, request_id, deadline, interrupt, host))
 
     def call(self, func: wasmtime.Func) -> None:
         """Call a `() -> ()` guest export; a clean WASI exit returns, any failure raises a WorkerError."""
