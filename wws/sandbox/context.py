@@ -121,7 +121,8 @@ class StoreRegistry(Generic[T]):
     """
 
     def __init__(self) -> None:
-        self._values: dict[int, T] = {}
+        self.values: dict[int, T] = {}
+        """Key → value; host functions on the hot path read it directly (`values[_ffi.caller_store_key(caller)]`)."""
         self._keys = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -129,18 +130,18 @@ class StoreRegistry(Generic[T]):
         """Route the host calls of `store` to `value`; returns the key to `detach` with."""
         with self._lock:
             key = next(self._keys)
-            self._values[key] = value
+            self.values[key] = value
         _ffi.set_store_key(store, key)
         return key
 
     def of(self, caller: Any) -> T:
         """The value of the store a core host function was called from (its raw `caller`)."""
-        return self._values[_ffi.caller_store_key(caller)]
+        return self.values[_ffi.caller_store_key(caller)]
 
     def of_context(self, context: Any) -> T:
         """The value of the store a component host function was called with (its `StoreContext`)."""
-        return self._values[_ffi.context_store_key(context)]
+        return self.values[_ffi.context_store_key(context)]
 
     def detach(self, key: int) -> None:
         with self._lock:
-            self._values.pop(key, None)
+            self.values.pop(key, None)

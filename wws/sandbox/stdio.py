@@ -83,6 +83,7 @@ class HostStdio:
     def __init__(self, engine: wasmtime.Engine):
         self._engine = engine
         self.streams: StoreRegistry[Streams] = StoreRegistry()
+        self._by_key = self.streams.values
         self._file_io = wasmtime.Module(engine, (resources.files("wws.sandbox") / "file_io.wat").read_text())
         self._callbacks = [_ffi.make_callback(self._fd_read), _ffi.make_callback(self._fd_write)]
 
@@ -95,7 +96,7 @@ class HostStdio:
 
     def _fd_read(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
-            streams = self.streams.of(caller)
+            streams = self._by_key[_ffi.caller_store_key(caller)]
             if args[0].i32 != _STDIN:
                 return _ffi.call_func(caller, self._files(caller, streams)[0], args, count)
             base, size = _ffi.caller_memory(caller)
@@ -121,7 +122,7 @@ class HostStdio:
     def _fd_write(self, env: Any, caller: Any, args: Any, count: int) -> int:
         try:
             fd = args[0].i32
-            streams = self.streams.of(caller)
+            streams = self._by_key[_ffi.caller_store_key(caller)]
             if fd not in (_STDOUT, _STDERR):
                 return _ffi.call_func(caller, self._files(caller, streams)[1], args, count)
             base, size = _ffi.caller_memory(caller)
