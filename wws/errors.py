@@ -212,6 +212,12 @@ class ApiError(WwsError):
         self.extra = extra
 
 
+class SpeculationAborted(Exception):
+    """A guest call run on the event loop (speculatively, see `wws.sandbox.context.speculating`) did something that
+    may not run there: a host call, a wait, or more than its time there. Nothing it did is observable: it is run
+    again from the start, on a thread."""
+
+
 class RequirementsError(Exception):
     """pip could not install the requirements as pure-Python wheels; the message names the package."""
 

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from wws.config.loader import load_worker_config
 from wws.errors import WorkerBusy
-from wws.server.guests import WorkerSlots
+from wws.messages import WorkerRequest
+from wws.sandbox.engine import Sandbox
+from wws.server.guests import GuestThreads, WorkerSlots
+from wws.worker.worker import Worker
 
 WORKER = Path("busy.wasm")
 
@@ -67,3 +71,48 @@ def test_a_waiter_that_went_away_is_skipped_when_a_slot_frees() -> None:
         return slots.busy
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_short_calls_run_on_the_event_loop_and_calls_that_need_the_host_run_once_on_threads(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A pure hello runs inline (no thread beyond the one that loaded it); a worker that writes KV on every request
+    is stopped before its write when tried inline, runs on a thread, and each request writes exactly once."""
+    hello = tmp_path / "hello.js"
+    hello.write_text("export default { fetch: () => new Response('hello') };")
+    counter = tmp_path / "counter.js"
+    counter.write_text(
+        "export default { async fetch(r, env) {"
+        " const n = Number(await env.KV.get('n') ?? 0) + 1; await env.KV.put('n', String(n));"
+        " await env.KV.put(`seen:${new URL(r.url).searchParams.get('i')}`, '1'); return new Response(String(n)); } };"
+    )
+    counter.with_suffix(".toml").write_text('[limits]\nmax_concurrent_requests = 1\n[data.kv]\nnamespace = "c"\n')
+    workers = [
+        Worker(path, load_worker_config(path, project_root=tmp_path), root=tmp_path, sandbox=sandbox)
+        for path in (hello, counter)
+    ]
+    threads = GuestThreads(max_threads=8)
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        await threads.handle(workers[0], WorkerRequest("http://localhost/"))  # loads it, on a thread
+        hellos = [threads.handle(workers[0], WorkerRequest("http://localhost/")) for _ in range(32)]
+        hello_bodies = [response.body.decode() for response in await asyncio.gather(*hellos)]
+        started = len(threads._executor._threads)  # how many threads the pool had to start
+        counts = [threads.handle(workers[1], WorkerRequest(f"http://localhost/?i={i}")) for i in range(20)]
+        count_bodies = [response.body.decode() for response in await asyncio.gather(*counts)]
+        return hello_bodies, [*count_bodies, f"threads for hellos: {started}"]
+
+    try:
+        hello_bodies, count_bodies = asyncio.run(scenario())
+    finally:
+        threads.close()
+        for worker in workers:
+            worker.close()
+    assert hello_bodies == ["hello"] * 32
+    assert count_bodies[-1] == "threads for hellos: 1", "only the load ran on a thread; every call ran inline"
+    assert sorted(count_bodies[:-1], key=int) == [str(n) for n in range(1, 21)], "each request counted once"
+    kv = workers[1].kv
+    assert kv is not None
+    assert kv.get("c", "n") == "20"
+    assert sorted(kv.keys("c", "seen:")) == sorted(f"seen:{i}" for i in range(20))
+    assert threads.slots(workers[1]).inline.penalty > 0, "it was tried inline, stopped, and kept to threads"

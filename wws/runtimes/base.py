@@ -60,6 +60,8 @@ class Program(Protocol):
 
     def new_instance(self) -> GuestInstance: ...
 
+    # A program may say `speculates = True` when its instances make their calls through `wws.sandbox` guests, which
+    # honour speculation (`wws.sandbox.context.speculating`): the server may then run its calls on its event loop.
     # A program may also say `kv_snapshot = False`: its guests reach the KV namespace through host calls, so requests
     # need not carry a copy of it (the wws JSON protocol of native modules does: True when it is not said).
 

@@ -71,6 +71,7 @@ class NativeProgram:
         self.init = init
         self.reusable = entry == REACTOR_ENTRY
         self.kv_snapshot = True
+        self.speculates = True
         """The wws JSON protocol sends the worker's KV namespace with each request (the original wws's `Cache`)."""
 
     def new_instance(self) -> NativeInstance:

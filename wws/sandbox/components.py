@@ -43,6 +43,9 @@ class ComponentLinker:
     def _host_call(self, store: Any, message: str) -> str:
         """Answer one host call of the guest whose store is calling, with its current call's host API."""
         context = self.guests.of_context(store).context
+        if context.speculative:
+            context.abort_speculation("a host call")
+            raise wasmtime.WasmtimeError("wws: a host call stops a speculative call")
         if context.host is None:
             return _NO_HOST
         return context.host.call(message.encode(), context).decode()
@@ -50,6 +53,9 @@ class ComponentLinker:
     def _sleep(self, store: Any, nanoseconds: int) -> None:
         """Wait on the host for the calling guest, at most until its call's deadline, which stops it."""
         context = self.guests.of_context(store).context
+        if context.speculative:
+            context.abort_speculation("a wait")
+            raise wasmtime.WasmtimeError("wws: a wait stops a speculative call")
         wanted = nanoseconds / 1e9
         left = context.deadline - time.monotonic()
         if wanted > left:

@@ -16,7 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import wasmtime
 
-from wws.errors import OutOfTime
+from wws.errors import OutOfTime, SpeculationAborted
 from wws.sandbox import _ffi
 
 TICK_SECONDS = 0.010
@@ -24,6 +24,9 @@ TICK_SECONDS = 0.010
 
 INTERRUPT_CHECK_TICKS = 10
 """How often (in epoch ticks: 100 ms) a call that may be interrupted looks whether it was."""
+
+SPECULATION_TICKS = 2
+"""The time a speculative call may run, in epoch ticks: 10 to 20 ms."""
 
 
 @dataclass(slots=True)
@@ -85,6 +88,14 @@ class GuestContext:
     host: HostCalls | None = None
     failure: Exception | None = field(default=None)
     """Why the host stopped the guest (out of time, too much output), for the translation of its trap."""
+    speculative: bool = False
+    """Runs on the event loop: the first host call or wait aborts it (`abort_speculation`), to run again on a thread."""
+
+    def abort_speculation(self, reason: str) -> SpeculationAborted:
+        """Note that this speculative call must stop now, before `reason` happens; returns the exception to raise."""
+        aborted = SpeculationAborted(reason)
+        self.failure = aborted
+        return aborted
 
     def out_of_time(self, reason: str) -> None:
         """Note that the host stops the guest now: its deadline came, or its run was cancelled (then `reason` is
@@ -145,3 +156,23 @@ class StoreRegistry(Generic[T]):
     def detach(self, key: int) -> None:
         with self._lock:
             self.values.pop(key, None)
+
+
+_thread = threading.local()
+
+
+class speculating:
+    """Within it, the guest calls this thread begins are speculative (`GuestContext.speculative`): they run at most
+    `SPECULATION_TICKS`, and stop at their first host call or wait, raising `SpeculationAborted` before anything
+    observable happened. The server runs short calls this way on its event loop, without a thread hand-off."""
+
+    def __enter__(self) -> None:
+        _thread.speculating = True
+
+    def __exit__(self, *_exc: object) -> None:
+        _thread.speculating = False
+
+
+def is_speculating() -> bool:
+    """Whether guest calls begun on this thread now are speculative."""
+    return getattr(_thread, "speculating", False)

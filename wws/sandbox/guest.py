@@ -16,7 +16,14 @@ import wasmtime
 
 from wws.config.model import Limits, Mount
 from wws.sandbox import _ffi
-from wws.sandbox.context import INTERRUPT_CHECK_TICKS, GuestContext, HostCalls, LogBudget
+from wws.sandbox.context import (
+    INTERRUPT_CHECK_TICKS,
+    SPECULATION_TICKS,
+    GuestContext,
+    HostCalls,
+    LogBudget,
+    is_speculating,
+)
 from wws.sandbox.engine import Sandbox
 
 
@@ -85,7 +92,10 @@ class Calls:
         limit, ticks = self._sandbox.call_deadline(spec.limits.timeout_ms, deadline)
         budget = LogBudget(spec.limits.max_log_bytes)
         self.current = GuestContext(budget, request_id, limit, interrupt, spec.host if host else None)
-        if interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
+        if is_speculating():
+            self.current.speculative = True
+            ticks = min(ticks, SPECULATION_TICKS)
+        elif interrupt is not None:  # a guest that computes is checked every few ticks, not only at its deadline
             if self._epoch_watch is None:
                 self._epoch_watch = _ffi.on_epoch_deadline(self._store, self._ticks_left)
             ticks = min(ticks, INTERRUPT_CHECK_TICKS)

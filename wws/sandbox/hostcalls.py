@@ -49,6 +49,9 @@ class HostImports:
                 return 0
             message = _ffi.copy_out(base + pointer, length)
             context = streams.context
+            if context.speculative:
+                context.abort_speculation("a host call")
+                return _ffi.new_trap("wws: a host call stops a speculative call")
             streams.host_result = _NO_HOST if context.host is None else context.host.call(message, context)
             args[0].i32 = len(streams.host_result)
             return 0

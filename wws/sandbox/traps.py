@@ -8,6 +8,7 @@ reads wasmtime's messages.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -23,8 +24,10 @@ from wws.errors import (
     MemoryLimitExceeded,
     OutOfTime,
     OutputLimitExceeded,
+    SpeculationAborted,
     WorkerError,
 )
+from wws.sandbox.context import GuestContext
 from wws.sandbox.guest import Guest
 
 _INTERRUPT = "wasm trap: interrupt"
@@ -48,10 +51,34 @@ class GuestCall:
     ) -> bool:
         if not isinstance(exc, wasmtime.WasmtimeError | wasmtime.Trap):
             return False
+        context = self._guest.context
+        if context.speculative:
+            aborted = speculation_aborted(exc, context)
+            if aborted is not None:
+                raise aborted from exc
         error = translate(exc, self._guest)
         if error is None:
             return True
         raise error from exc
+
+
+def speculation_aborted(
+    exc: wasmtime.WasmtimeError | wasmtime.Trap, context: GuestContext
+) -> SpeculationAborted | None:
+    """Whether a speculative call stopped to run again on a thread: the host aborted it, or its time on the event
+    loop ran out (an interrupt before the request's deadline)."""
+    if isinstance(context.failure, SpeculationAborted):
+        return context.failure
+    if _interrupted(exc) and time.monotonic() < context.deadline:
+        return context.abort_speculation("over its time on the event loop")
+    return None
+
+
+def _interrupted(exc: wasmtime.WasmtimeError | wasmtime.Trap) -> bool:
+    """The epoch deadline stopped the call (a `Trap` with its code, or a component's error message)."""
+    if isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+        return True
+    return wasmtime_cause(exc) == _INTERRUPT
 
 
 def translate(exc: wasmtime.WasmtimeError | wasmtime.Trap, guest: Guest) -> WorkerError | None:
@@ -66,8 +93,7 @@ def translate(exc: wasmtime.WasmtimeError | wasmtime.Trap, guest: Guest) -> Work
     if isinstance(failure, OutputLimitExceeded):
         return BadGuestOutput(worker, str(failure), stderr_tail=tail)
     cause = wasmtime_cause(exc)
-    interrupted = isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT
-    if isinstance(failure, OutOfTime) or interrupted or cause == _INTERRUPT:
+    if isinstance(failure, OutOfTime) or _interrupted(exc):
         return GuestTimeout(worker, f"ran past its deadline of {limits.timeout_ms} ms", stderr_tail=tail)
     memory_bytes = guest.memory_bytes()
     if "exceeds memory limits" in cause or near_memory_cap(memory_bytes, limits.memory_bytes):

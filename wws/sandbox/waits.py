@@ -33,6 +33,8 @@ _REALTIME, _MONOTONIC = 0, 1
 _ABSTIME = 1
 _ERRNO_SUCCESS, _ERRNO_FAULT, _ERRNO_INVAL, _ERRNO_NOTSUP = 0, 21, 28, 58
 _NS = 1_000_000_000
+WOULD_SLEEP: list[tuple[int, int, int, int, int]] = []
+"""What `_wait` answers (this very list) when a speculative call would have to sleep."""
 
 
 class HostWaits:
@@ -94,7 +96,12 @@ class HostWaits:
                 args[0].i32 = _ERRNO_FAULT
                 return 0
             raw = _ffi.copy_out(base + subscriptions, total * _SUBSCRIPTION.size)
-            ready = self._wait(streams.stdin_remaining(), raw, total, context.deadline, context.interrupt)
+            ready = self._wait(
+                streams.stdin_remaining(), raw, total, context.deadline, context.interrupt, context.speculative
+            )
+            if ready is WOULD_SLEEP:  # a speculative call never sleeps on the event loop: it runs again on a thread
+                context.abort_speculation("a wait")
+                return _ffi.new_trap("wws: a wait stops a speculative call")
             if ready is None:
                 context.out_of_time("reached its deadline while waiting (poll_oneoff: sleep or timer)")
                 return _ffi.new_trap("wws: the guest's wait was cut short")
@@ -108,11 +115,18 @@ class HostWaits:
         except BaseException as exc:  # an exception must never cross the C boundary
             return _ffi.new_trap(f"wws: host poll_oneoff failed: {exc!r}")
 
-    def _wait(
-        self, stdin_left: int, raw: bytes, total: int, deadline: float, interrupt: threading.Event | None = None
+    def _wait(  # noqa: PLR0917 - a poll's inputs and its call's bounds
+        self,
+        stdin_left: int,
+        raw: bytes,
+        total: int,
+        deadline: float,
+        interrupt: threading.Event | None = None,
+        speculative: bool = False,
     ) -> list[tuple[int, int, int, int, int]] | None:
         """The events (userdata, errno, type, nbytes, flags) of a poll, after waiting for the first clock if no fd
-        is ready; None when the request's deadline (`time.monotonic()`) comes first, or `interrupt` is set."""
+        is ready; None when the request's deadline (`time.monotonic()`) comes first, or `interrupt` is set;
+        `WOULD_SLEEP` instead of sleeping in a `speculative` call."""
         events: list[tuple[int, int, int, int, int]] = []
         clocks: list[tuple[int, int]] = []  # (userdata, due as time.monotonic_ns())
         for index in range(total):
@@ -134,6 +148,8 @@ class HostWaits:
         if events or not clocks:
             return events
         due = min(when for _, when in clocks)
+        if speculative and due > time.monotonic_ns():
+            return WOULD_SLEEP
         limit = int(deadline * _NS) if deadline else due
         if due > limit:
             sleep_unless(max(0, limit - time.monotonic_ns()) / _NS, interrupt)

@@ -13,6 +13,14 @@ Guests never run on the event loop: a slow one would stall every request. Each c
 
 A plain `ThreadPoolExecutor`, not Starlette's `run_in_threadpool`: anyio's capacity limiter and cancel scopes cost
 more than the hop itself (HTTP load benchmark: 11.1k against 16.8k req/s for a no-op call at 16 connections).
+
+**Short calls run on the event loop**, speculatively (`wws.sandbox.context.speculating`): the thread hand-off and
+the wake-ups around it cost more than a hello's whole guest call. A speculative call stops before its first host call
+or wait, and after `SPECULATION_TICKS` (10 to 20 ms), having done nothing anyone can see; it then runs again, from the
+start, on a thread, as every call did before. A worker whose call stops that way, or takes more than
+`INLINE_MAX_SECONDS` on the loop, runs on threads for its next calls, twice as many each time it happens again
+(`InlineTrial`): the loop is held 20 ms at the most, rarely, and a worker that waits or calls the host keeps to
+threads.
 """
 
 from __future__ import annotations
@@ -26,8 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from wws.errors import GuestTimeout, WorkerBusy
+from wws.errors import GuestTimeout, SpeculationAborted, WorkerBusy
 from wws.messages import WorkerRequest, WorkerResponse
+from wws.sandbox.context import speculating
 from wws.worker.worker import Worker
 
 MAX_THREADS = 256
@@ -36,6 +45,40 @@ each is bounded by its own `max_concurrent_requests`."""
 
 OVERRUN_GRACE_SECONDS = 0.5
 """How long after its deadline the server stops waiting for a guest the sandbox has not stopped."""
+
+INLINE_MAX_SECONDS = 0.002
+"""A call on the event loop longer than this holds everyone else too long: the worker's next calls go to threads."""
+
+MAX_BACKOFF = 4096
+"""The most calls in a row a worker is kept off the event loop after a speculative call that stopped."""
+
+
+class InlineTrial:
+    """Whether a worker's next call runs on the event loop: yes, unless a recent one could not (it stopped, or took
+    too long); then the next `penalty` calls go to threads, a penalty that doubles each time and wears off one
+    step per call that ran well."""
+
+    __slots__ = ("penalty", "skip")
+
+    def __init__(self) -> None:
+        self.penalty = 0
+        self.skip = 0
+
+    def allows(self) -> bool:
+        if self.skip:
+            self.skip -= 1
+            return False
+        return True
+
+    def ran(self, seconds: float) -> None:
+        if seconds > INLINE_MAX_SECONDS:
+            self.back_off()
+        elif self.penalty:
+            self.penalty -= 1
+
+    def back_off(self) -> None:
+        self.penalty = min(max(1, self.penalty * 2), MAX_BACKOFF)
+        self.skip = self.penalty
 
 
 class WorkerSlots:
@@ -46,6 +89,7 @@ class WorkerSlots:
         self.queue_limit = queue_limit
         self.busy = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.inline = InlineTrial()
 
     async def acquire(self, worker: Path, timeout: float) -> None:
         """Take a slot, waiting at most `timeout` seconds in line; raises `WorkerBusy` (503) when it cannot."""
@@ -107,6 +151,20 @@ class GuestThreads:
             request = dataclasses.replace(request, deadline=time.monotonic() + timeout)
         slots = self.slots(worker)
         await slots.acquire(worker.path, request.deadline - time.monotonic())
+        if worker.loaded and worker.speculates and slots.inline.allows():
+            started = time.perf_counter()
+            try:
+                with speculating():
+                    response = worker.handle(request)
+            except SpeculationAborted:
+                slots.inline.back_off()  # and on to a thread, from the start
+            except BaseException:
+                slots.release()
+                raise
+            else:
+                slots.inline.ran(time.perf_counter() - started)
+                slots.release()
+                return response
         loop = asyncio.get_running_loop()
         try:
             if not worker.loaded:  # preparing and compiling is not the guest's time (a first Python engine build)

@@ -115,6 +115,16 @@ class Worker:
         """Whether this version is prepared and loaded (requests then start at once)."""
         return self._strategy is not None
 
+    @property
+    def speculates(self) -> bool:
+        """Whether its requests may run speculatively on the caller's thread (`wws.sandbox.context.speculating`):
+        its runtime's guests honour speculation (`speculates` on their Program) and a request needs no I/O before its
+        guest runs (the copy of the KV namespace the native protocol sends)."""
+        program = self._program
+        if program is None or not getattr(program, "speculates", False):
+            return False
+        return self.config.kv_namespace is None or not getattr(program, "kv_snapshot", True)
+
     def load(self) -> FreshInstances | WarmPool:
         """Prepare and load this version of the worker (idempotent); raises `LoadError` when it cannot run."""
         with self._lock:

@@ -115,6 +115,7 @@ class JavaScriptProgram:
 
     reusable = True
     kv_snapshot = False
+    speculates = True
     """`Cache` and the KV binding reach the namespace through host calls."""
 
     def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, image: bytes):

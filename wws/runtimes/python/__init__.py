@@ -198,6 +198,7 @@ class PythonProgram:
 
     reusable = True
     kv_snapshot = False
+    speculates = True
     """`Cache` and the KV binding reach the namespace through host calls."""
 
     def __init__(self, worker: PreparedWorker, python: PythonEngine, code: str):
