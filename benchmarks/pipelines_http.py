@@ -114,7 +114,7 @@ def summary(latencies: list[float]) -> dict[str, float]:
 def main(runs: int, clients: int, load_runs: int, output: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         reference = in_process(chain_project(Path(folder) / "in-process"), runs)
-        with serving(chain_project(Path(folder) / "served")) as (base, _):
+        with serving(chain_project(Path(folder) / "served"), "--workers", "1") as (base, _):
             api = base + "/_wws/pipelines"
             asyncio.run(sequential(api, 5))  # warm: the engine, the worker, the connections
             alone = asyncio.run(sequential(api, runs))

@@ -55,12 +55,12 @@ async def spread(apis: list[str], clients: int, runs: int) -> tuple[float, list[
 def servers(folder: Path, processes: int, database: str) -> Iterator[list[str]]:
     """`processes` servers of the chain; on Postgres, each on its own copy of the project (as on its own host)."""
     with contextlib.ExitStack() as stack:
-        options: tuple[str, ...] = ()
+        options: tuple[str, ...] = ("--workers", "1")  # each server one process
         projects = [chain_project(folder / "host-0")]
         if database == "postgres":
             url = stack.enter_context(running_postgres())
             redis, _ = stack.enter_context(running_redis(folder))
-            options = ("--pipelines-db", url, "--kv", redis)
+            options = (*options, "--pipelines-db", url, "--kv", redis)
             for index in range(1, processes):
                 projects.append(folder / f"host-{index}")
                 shutil.copytree(projects[0], projects[-1])

@@ -80,7 +80,7 @@ def measure(folder: Path, count: int, requests: int, concurrency: int, native_mo
     project = folder / f"project-{count}"
     routes = generate_project(project, count, native_module)
     port = free_port()
-    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port)]
+    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), "--workers", "1"]
     started = time.perf_counter()
     with serving(command, f"http://127.0.0.1:{port}", folder / f"wws-{count}.log") as process:
         startup = time.perf_counter() - started

@@ -142,7 +142,8 @@ def main(sleepers: int, seconds: float, output: Path) -> None:
         folder = Path(temporary)
         project = build_project(folder)
         port = free_port()
-        command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), "--no-watch"]
+        serve = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port)]
+        command = [*serve, "--no-watch", "--workers", "1"]
         log = folder / "wws.log"
         with serving(command, f"http://127.0.0.1:{port}/hello", log):
             result = asyncio.run(run(f"http://127.0.0.1:{port}", sleepers, seconds))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from tests.server.conftest import add_worker, serving
 from wws.cli.main import cli
+from wws.cli.serve import usable_cores
 
 
 def test_serve_help_lists_every_option() -> None:
@@ -30,6 +32,8 @@ def test_serve_help_lists_every_option() -> None:
         (["missing-folder"], "is not a folder"),
         (["."], "nothing to serve"),
         ([".", "--kv", "memory", "--workers", "2"], "--kv memory lives in one process"),
+        ([".", "--workers", "0"], "neither auto nor a number from 1 to 256"),
+        ([".", "--workers", "many"], "neither auto nor a number from 1 to 256"),
         ([".", "--log-format", "xml"], "Invalid value for '--log-format'"),
     ],
 )
@@ -75,6 +79,30 @@ def test_serve_with_several_processes_shares_the_sqlite_kv(project: Path) -> Non
     assert set(seen) == {f"k{index}" for index in range(8)}
 
 
+def test_serve_runs_one_process_per_core_by_default_and_one_with_the_memory_kv(project: Path) -> None:
+    cores = usable_cores()
+    with serving(project) as (base, process):
+        assert httpx.get(f"{base}/api/1").status_code == 201
+        servers = [pid for pid in children_of(process.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(servers) == (cores if cores > 1 else 0), "one server process per core (none apart when one)"
+    with serving(project, "--kv", "memory") as (base, process):
+        assert httpx.get(f"{base}/api/1").status_code == 201
+        assert children_of(process.pid) == []
+
+
+def test_the_processes_of_a_server_whose_supervisor_is_killed_stop_serving(project: Path) -> None:
+    with serving(project, "--workers", "2") as (base, process):
+        assert httpx.get(f"{base}/api/1").status_code == 201
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)  # returns once no process holds its output any more
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/api/1", timeout=2)
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def test_serve_on_a_port_already_taken_exits_with_an_error(project: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -83,4 +111,4 @@ def test_serve_on_a_port_already_taken_exits_with_an_error(project: Path) -> Non
         command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), "--no-watch"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0  # uvicorn's own exit code and message
-    assert "address already in use" in result.stderr
+    assert "address already in use" in result.stderr.lower()

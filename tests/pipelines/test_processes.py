@@ -34,6 +34,7 @@ class Deployment:
 
     folders: tuple[Path, Path]
     options: tuple[str, ...]
+    """`wws serve` options: one process each (`--workers 1`), so that each server is one process."""
     kv: str
     takeover_seconds: float
     database: str | None = None
@@ -54,14 +55,14 @@ def deployment(
     request: pytest.FixtureRequest, project: Path, tmp_path_factory: pytest.TempPathFactory, postgres_server: str
 ) -> Iterator[Deployment]:
     if request.param == "one host, SQLite":
-        yield Deployment((project, project), (), "sqlite", 10.0)
+        yield Deployment((project, project), ("--workers", "1"), "sqlite", 10.0)
         return
     elsewhere = tmp_path_factory.mktemp("other-host")
     other = elsewhere / "project"
     shutil.copytree(project, other)
     database = f"{postgres_server}/t_processes_{time.monotonic_ns()}"
     with running_redis(elsewhere) as (redis, _):
-        options = ("--pipelines-db", database, "--kv", redis)
+        options = ("--workers", "1", "--pipelines-db", database, "--kv", redis)
         yield Deployment((project, other), options, redis, DEAD_AFTER_SECONDS + 15, database)
 
 

@@ -17,11 +17,29 @@ from wws.kv import DEFAULT_KV
 from wws.logs import LOG_FORMATS, LogFormat, configure_logging
 from wws.pipelines.catalog import PIPELINES_FOLDER, PIPELINES_PATH, has_pipelines
 from wws.server.app import create_app, normalise_prefix
-from wws.server.http import run_server
+from wws.server.http import exit_with_supervisor, run_server
 from wws.server.project import Project
+
+MAX_PROCESSES = 256
 
 OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
 """How `--workers N` hands the options to each server process (uvicorn starts them from an import string)."""
+SUPERVISOR_VARIABLE = "WWS_SERVE_SUPERVISOR"
+"""The process id of the process that starts them, so that they stop when it dies."""
+
+
+def processes(value: str) -> int | None:
+    """`--workers`: a number of processes, or None for `auto`."""
+    if value == "auto":
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PROCESSES:
+        raise click.BadParameter(f"{value!r} is neither auto nor a number from 1 to {MAX_PROCESSES}")
+    return int(value)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, which containers and `taskset` narrow)."""
+    return max(1, min(MAX_PROCESSES, len(os.sched_getaffinity(0))))
 
 
 @click.command()
@@ -31,7 +49,13 @@ OPTIONS_VARIABLE = "WWS_SERVE_OPTIONS"
 @click.option("--prefix", default="", help="Serve everything under this URL path (e.g. /api).")
 @click.option("--ignore", multiple=True, help="Glob of project paths not to serve (repeatable).")
 @click.option("--cors", multiple=True, metavar="ORIGIN", help="Origin allowed from browsers, or * (repeatable).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Server processes.")
+@click.option(
+    "--workers",
+    default="auto",
+    show_default=True,
+    callback=lambda _context, _parameter, value: processes(value),
+    help="Server processes: a number (1 to 256), or auto: one per core (one with --kv memory).",
+)
 @click.option(
     "--kv",
     default=DEFAULT_KV,
@@ -67,7 +91,7 @@ def serve(  # noqa: PLR0917 - click passes every option
     prefix: str,
     ignore: tuple[str, ...],
     cors: tuple[str, ...],
-    workers: int,
+    workers: int | None,
     kv: str,
     debug: bool,
     watch: bool,
@@ -87,8 +111,10 @@ def serve(  # noqa: PLR0917 - click passes every option
     configure_logging(log_format, verbose=verbose)
     if not path.is_dir():
         raise click.ClickException(f"{path} is not a folder")
-    if kv == "memory" and workers > 1:
+    if kv == "memory" and workers is not None and workers > 1:
         raise click.ClickException("--kv memory lives in one process: with --workers, use sqlite or redis://")
+    if workers is None:
+        workers = 1 if kv == "memory" else usable_cores()
     options = ServeOptions(
         str(path.resolve()),
         prefix,
@@ -125,6 +151,7 @@ def serve(  # noqa: PLR0917 - click passes every option
         return
     project.close()  # each process opens its own project (and KV connection)
     os.environ[OPTIONS_VARIABLE] = json.dumps(dataclasses.asdict(options))
+    os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
     run_server(f"{__name__}:app_from_environment", host=host, port=port, http_limits=limits, workers=workers)
 
 
@@ -160,6 +187,7 @@ class ServeOptions:
 
 def app_from_environment() -> Starlette:
     """The app of one server process started by `--workers N`."""
+    exit_with_supervisor(int(os.environ[SUPERVISOR_VARIABLE]))
     options = ServeOptions(**json.loads(os.environ[OPTIONS_VARIABLE]))
     configure_logging(options.log_format, verbose=options.verbose)
     return options.create_app()

@@ -16,8 +16,11 @@ uvicorn leaves these to a proxy in front of it; wws serves clients directly, so 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import re
+import signal
 from typing import Any
 
 import uvicorn
@@ -65,6 +68,19 @@ def run_server(
         uvicorn.Server(config).run()
         return
     Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def exit_with_supervisor(supervisor: int) -> None:
+    """Have this server process (one of `workers`) die with its supervisor `supervisor` when that one dies without
+    stopping them (killed, or crashed): they would otherwise go on serving the shared port, unsupervised. Like a
+    crash of the whole server, then: their unfinished pipeline runs are taken over as a dead process's. (A graceful
+    stop goes through the supervisor, which stops them gracefully.)"""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != supervisor:  # it died before the call above
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
