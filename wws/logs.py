@@ -60,6 +60,12 @@ def configure_logging(log_format: LogFormat = "text", *, verbose: bool = False) 
         root.removeHandler(old)  # ours from an earlier call: `wws serve` switches the CLI's text logs to its format
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # What our lines never show, not worked out for each (the logging HOWTO's "Optimization"): the caller's file
+    # and line (a walk up the stack), the thread, the process: 14.8 -> 14.0 us an access line.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     access_log.setLevel(logging.INFO)
     guest_log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
