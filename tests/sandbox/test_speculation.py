@@ -121,3 +121,17 @@ def test_a_native_worker_that_gets_a_copy_of_its_kv_namespace_never_speculates(
     finally:
         plain.close()
         with_kv.close()
+
+
+def test_a_worker_that_can_write_files_never_speculates(tmp_path: Path, sandbox: Sandbox) -> None:
+    """A speculative call stopped after writing a file and run again would find its own write."""
+    (tmp_path / "data").mkdir()
+    handler = tmp_path / "writer.js"
+    handler.write_text("export default { fetch: () => new Response('ok') };")
+    handler.with_suffix(".toml").write_text('[[folders]]\nfrom = "data"\nto = "/data"\nwritable = true\n')
+    worker = Worker(handler, load_worker_config(handler, project_root=tmp_path), root=tmp_path, sandbox=sandbox)
+    try:
+        worker.load()
+        assert not worker.speculates
+    finally:
+        worker.close()

@@ -1,6 +1,7 @@
 """The threads that run guest code, and the bounds that keep one worker from holding the server.
 
-Guests never run on the event loop: a slow one would stall every request. Each call is watched from the loop:
+A guest that may be slow never runs on the event loop: it would stall every request (short calls do, see below).
+Each call on a thread is watched from the loop:
 
 - **Its answer is due at its deadline**, `timeout_ms` after the request arrived (time spent waiting for the worker
   counts). The sandbox stops a guest then, whatever it does (computing, sleeping, waiting on a timer); should one

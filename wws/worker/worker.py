@@ -118,10 +118,13 @@ class Worker:
     @property
     def speculates(self) -> bool:
         """Whether its requests may run speculatively on the caller's thread (`wws.sandbox.context.speculating`):
-        its runtime's guests honour speculation (`speculates` on their Program) and a request needs no I/O before its
-        guest runs (the copy of the KV namespace the native protocol sends)."""
+        its runtime's guests honour speculation (`speculates` on their Program), a request needs no I/O before its
+        guest runs (the copy of the KV namespace the native protocol sends), and the guest can change no file (a
+        writable folder: a call stopped and run again would find its own writes)."""
         program = self._program
         if program is None or not getattr(program, "speculates", False):
+            return False
+        if any(folder.writable for folder in self.config.folders):
             return False
         return self.config.kv_namespace is None or not getattr(program, "kv_snapshot", True)
 
