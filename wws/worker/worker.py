@@ -72,6 +72,9 @@ class Worker:
         """The files this worker's current version was prepared from (its handler, until it is prepared)."""
         self._strategy: FreshInstances | WarmPool | None = None
         self._program: Program | None = None
+        self._kv_copy = False
+        """Each request carries a copy of the KV namespace (the native protocol); known once loaded."""
+        self._speculates = False
         self._lock = threading.Lock()
         self._active = 0
         self._retired = False
@@ -120,13 +123,8 @@ class Worker:
         """Whether its requests may run speculatively on the caller's thread (`wws.sandbox.context.speculating`):
         its runtime's guests honour speculation (`speculates` on their Program), a request needs no I/O before its
         guest runs (the copy of the KV namespace the native protocol sends), and the guest can change no file (a
-        writable folder: a call stopped and run again would find its own writes)."""
-        program = self._program
-        if program is None or not getattr(program, "speculates", False):
-            return False
-        if any(folder.writable for folder in self.config.folders):
-            return False
-        return self.config.kv_namespace is None or not getattr(program, "kv_snapshot", True)
+        writable folder: a call stopped and run again would find its own writes). False until loaded."""
+        return self._speculates
 
     def load(self) -> FreshInstances | WarmPool:
         """Prepare and load this version of the worker (idempotent); raises `LoadError` when it cannot run."""
@@ -148,6 +146,9 @@ class Worker:
         program = self._program = self.runtime.load(
             PreparedWorker(self.path, prepared.folder, prepared.source_name, self.config, self.sandbox, spec)
         )
+        self._kv_copy = self.config.kv_namespace is not None and getattr(program, "kv_snapshot", True)
+        writable = any(folder.writable for folder in self.config.folders)
+        self._speculates = getattr(program, "speculates", False) and not self._kv_copy and not writable
         if self.config.isolation is Isolation.INSTANCE:
             if program.reusable:
                 return WarmPool(
@@ -186,7 +187,7 @@ class Worker:
     def _handle(self, request: WorkerRequest) -> WorkerResponse:
         strategy = self._strategy or self.load()
         namespace = self.config.kv_namespace
-        if namespace is not None and self.kv is not None and getattr(self._program, "kv_snapshot", True):
+        if self._kv_copy and namespace is not None and self.kv is not None:
             request = dataclasses.replace(request, kv=self.kv.items(namespace))
         response = strategy.handle(request)
         if response.log:
