@@ -28,6 +28,9 @@ class WorkerRequest:
     kv: Mapping[str, str] = field(default_factory=dict)
     request_id: str = ""
     """The host's id for this request, for logs; never sent to the guest."""
+    client: str = ""
+    """The client's address as the server saw it (no port), or "" when unknown (`wws run`)."""
+    http_version: str = "1.1"
     deadline: float = 0.0
     """`time.monotonic()` by which the answer is due (the server sets it when the request arrives, so time spent
     waiting for the worker counts); 0: the worker's `timeout_ms` from when its guest starts."""

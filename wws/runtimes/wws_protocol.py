@@ -25,8 +25,9 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_VALUE = re.compile(r"[\r\n\0]")
 
 
-def encode_request(request: WorkerRequest, extra: Mapping[str, Any] | None = None) -> bytes:
-    """The request as the guest reads it; `extra` adds runtime-specific fields (the JavaScript glue's `env`)."""
+def encode_request(request: WorkerRequest, extra: Mapping[str, Any] | None = None, *, cf: bool = False) -> bytes:
+    """The request as the guest reads it; `extra` adds runtime-specific fields (the JavaScript glue's `env`), `cf`
+    the request's `cf` object (see `request_cf`)."""
     headers: dict[str, str] = {}
     for name, value in request.headers:
         previous = headers.get(name)
@@ -43,9 +44,21 @@ def encode_request(request: WorkerRequest, extra: Mapping[str, Any] | None = Non
     except UnicodeDecodeError:
         message["body"] = base64.b64encode(request.body).decode("ascii")
         message["body_base64"] = True
+    if cf:
+        message["cf"] = request_cf(request)
     if extra:
         message.update(extra)
     return json.dumps(message, separators=(",", ":")).encode()
+
+
+def request_cf(request: WorkerRequest) -> dict[str, str]:
+    """Cloudflare's `request.cf`, with what a self-hosted server honestly knows: the HTTP version and the client's
+    address. Cloudflare's edge fields (`country`, `colo`, `asn`, …) are absent, so reading them gives `undefined`
+    (JavaScript) or `None` (Python), as on a request that Cloudflare could not place."""
+    cf = {"httpProtocol": f"HTTP/{request.http_version}"}
+    if request.client:
+        cf["clientAddress"] = request.client
+    return cf
 
 
 def decode_response(output: bytes, worker: Path) -> WorkerResponse:

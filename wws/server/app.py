@@ -253,6 +253,8 @@ class ProjectEndpoint:
                 body=body,
                 params=params,
                 request_id=request_id,
+                client=client[0] if (client := scope.get("client")) else "",
+                http_version=scope.get("http_version", "1.1"),
                 deadline=time.monotonic() + worker.config.limits.timeout_ms / 1000,
             )
             result = await self.threads.handle(worker, request)

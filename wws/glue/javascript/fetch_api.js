@@ -34,6 +34,7 @@ export class Request extends BodyHolder {
       this.#headers = Headers._fromWire(init.headers || {});
       this.#redirect = "follow";
       this.#params = Object.freeze({ ...(init.params || {}) });
+      this.#cf = Object.freeze({ ...(init.cf || {}) });
       this._initBody(sourceFromWire(init.body || "", init.body_base64));
       return;
     }
@@ -80,6 +81,8 @@ export class Request extends BodyHolder {
   get params() {
     return this.#params;
   }
+  // Cloudflare's request properties: here only what this server knows (httpProtocol, clientAddress); the edge's
+  // fields (country, colo, asn, …) are undefined. Undefined on a Request the worker built without `cf`.
   get cf() {
     return this.#cf;
   }

@@ -72,6 +72,8 @@ def _find_handler(module):
     if isinstance(default, type) and callable(getattr(default, "fetch", None)):
         return ("entrypoint", default, 0)
     on_fetch = names.get("on_fetch")
+    if not callable(on_fetch):
+        on_fetch = next((value for value in names.values() if getattr(value, "__wws_fetch__", False)), None)
     if callable(on_fetch):
         return ("on_fetch", on_fetch, _arity(on_fetch))
     worker = names.get("worker")
@@ -143,7 +145,9 @@ def _respond(message):
         raise LookupError("the handler defines only a pipeline step (`step`): it cannot answer HTTP requests")
     raw = message.get("body") or ""
     body = base64.b64decode(raw) if message.get("body_base64") else raw.encode("utf-8")
-    request = Request(message["url"], message["method"], message.get("headers"), body, message.get("params"))
+    request = Request(
+        message["url"], message["method"], message.get("headers"), body, message.get("params"), cf=message.get("cf")
+    )
     Cache.reset(bool(message.get("kv_binding")))
     env, ctx = _env(message), Context()
     kind, handler, arity = _loaded["worker"]

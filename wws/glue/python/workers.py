@@ -26,6 +26,7 @@ __all__ = [
     "Response",
     "WorkerEntrypoint",
     "fetch",
+    "handler",
     "kv",
 ]
 
@@ -39,7 +40,8 @@ class Headers(dict):
             self.update(headers)
 
     def __getitem__(self, name):
-        return super().__getitem__(name.lower())
+        """The header's value, or None when it is absent (as in Cloudflare's Python Workers)."""
+        return super().get(name.lower())
 
     def __setitem__(self, name, value):
         super().__setitem__(name.lower(), value)
@@ -112,15 +114,41 @@ class _Body:
         return self.body_bytes
 
 
-class Request(_Body):
-    """An incoming HTTP request. `params` holds the values of a dynamic route (`[id].py` → `params["id"]`)."""
+class Properties:
+    """`request.cf`: Cloudflare's request properties, here only what this server knows (`httpProtocol`,
+    `clientAddress`). Any other name (`country`, `colo`, …) is None, by attribute or by item."""
 
-    def __init__(self, url, method="GET", headers=None, body=b"", params=None):
+    def __init__(self, values=None):
+        self.__dict__.update(values or {})
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+    def __getitem__(self, name):
+        return self.__dict__.get(name)
+
+    def get(self, name, default=None):
+        return self.__dict__.get(name, default)
+
+    def __contains__(self, name):
+        return name in self.__dict__
+
+    def __repr__(self):
+        return f"Properties({self.__dict__})"
+
+
+class Request(_Body):
+    """An incoming HTTP request. `params` holds the values of a dynamic route (`[id].py` → `params["id"]`);
+    `cf` the request's properties (see `Properties`)."""
+
+    def __init__(self, url, method="GET", headers=None, body=b"", params=None, *, cf=None):
         self.url = url
         self.method = method.upper()
         self.headers = Headers(headers)
         self.body_bytes = body.encode() if isinstance(body, str) else bytes(body or b"")
         self.params = dict(params or {})
+        self.cf = Properties(cf)
 
     @property
     def path(self):
@@ -348,6 +376,13 @@ class Context:
 
     def pass_through_on_exception(self):
         pass
+
+
+def handler(function):
+    """`@handler` on `on_fetch` (Cloudflare's earlier Python Workers): marks the function as the fetch handler,
+    whatever its name."""
+    function.__wws_fetch__ = True
+    return function
 
 
 class WorkerEntrypoint:

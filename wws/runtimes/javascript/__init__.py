@@ -192,7 +192,7 @@ class JavaScriptInstance:
         return address
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
-        self._call(encode_request(request, self._program.extra), request.request_id, request.deadline)
+        self._call(encode_request(request, self._program.extra, cf=True), request.request_id, request.deadline)
         return collect_response(self._guest, self._program.worker.handler)
 
     def run_step(self, call: StepCall) -> StepAnswer:

@@ -240,7 +240,7 @@ class PythonInstance:
         self._code = ""
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
-        message = encode_request(request, self._program.extra).decode()
+        message = encode_request(request, self._program.extra, cf=True).decode()
         self._guest.begin(request.request_id, request.deadline)
         answer = self._answer(self._guest.call("handle", self._code, message))
         self._code = ""

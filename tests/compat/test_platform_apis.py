@@ -1,0 +1,48 @@
+"""Handlers written as the original Wasm Workers Server's and Cloudflare's docs write them (tests/compat/platforms),
+served unchanged by wws: each answers as it does on its own platform."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import Client
+from wws.sandbox.engine import Sandbox
+from wws.server.app import create_app
+
+PLATFORMS = Path(__file__).parent / "platforms"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> Iterator[Client]:
+    project = tmp_path_factory.mktemp("platforms") / "project"
+    shutil.copytree(PLATFORMS, project)
+    app = create_app(project, sandbox=sandbox, kv="memory")
+    yield Client(app)
+    app.state.project.close()
+
+
+def test_javascript_request_cf_holds_what_the_server_knows_and_nothing_made_up(client: Client) -> None:
+    answer = client.get("/cloudflare/cf").json()
+    assert answer["country"] == "undefined"
+    assert answer["cf"] == {"httpProtocol": "HTTP/1.1", "clientAddress": "127.0.0.1"}
+
+
+def test_python_missing_header_is_none_and_cf_fields_read_as_none(client: Client) -> None:
+    assert client.get("/cloudflare/cf_cookie").json() == {
+        "cookie": None,
+        "session": None,
+        "country": None,
+        "httpProtocol": "HTTP/1.1",
+        "clientAddress": "127.0.0.1",
+    }
+    with_cookie = client.get("/cloudflare/cf_cookie", headers={"cookie": "id=7"}).json()
+    assert (with_cookie["cookie"], with_cookie["session"]) == ("id=7", "id=7")
+
+
+def test_python_handler_decorator_marks_the_fetch_handler_whatever_its_name(client: Client) -> None:
+    response = client.post("/cloudflare/decorated")
+    assert (response.status_code, response.text) == (200, "decorated POST")
