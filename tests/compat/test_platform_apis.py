@@ -46,3 +46,31 @@ def test_python_missing_header_is_none_and_cf_fields_read_as_none(client: Client
 def test_python_handler_decorator_marks_the_fetch_handler_whatever_its_name(client: Client) -> None:
     response = client.post("/cloudflare/decorated")
     assert (response.status_code, response.text) == (200, "decorated POST")
+
+
+def test_original_wws_handlers_read_the_request_body_as_a_string(client: Client) -> None:
+    answer = client.post("/original/payload", content=b'{"room": "lobby", "n": 2}').json()
+    assert answer == {
+        "payload": 'Payload: {"room": "lobby", "n": 2}',
+        "parsed": {"room": "lobby", "n": 2},
+        "stored": '{"room": "lobby", "n": 2}',
+        "length": 25,
+        "words": 4,
+        "upper": '{"ROOM": "LOBBY", "N": 2}',
+        "concatenated": '[{"room": "lobby", "n": 2}]',
+    }
+    plain = client.post("/original/payload", content="héllo there".encode()).json()
+    assert (plain["payload"], plain["parsed"]) == ("Payload: héllo there", "not JSON (SyntaxError)")
+    assert plain["length"] == 11
+    assert client.get("/original/payload").json()["payload"] == "Payload: -"
+
+
+@pytest.mark.parametrize(
+    ("api", "named"),
+    [("HTMLRewriter", "HTMLRewriter"), ("WebSocketPair", "WebSocketPair"), ("caches", "The Cache API")],
+)
+def test_unsupported_cloudflare_apis_fail_with_a_message_naming_them(client: Client, api: str, named: str) -> None:
+    response = client.get(f"/cloudflare/unsupported?api={api}")
+    assert response.status_code == 501
+    assert response.text.startswith(f"TypeError: {named}")
+    assert "is not supported by wws" in response.text

@@ -278,6 +278,73 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         ["aGVsbG8=", "hello", 2, "InvalidCharacterError"],
         {},
     ),
+    # ---- Streams
+    (
+        "stream_from_iterable_and_async_iteration",
+        """const seen = [];
+        for await (const chunk of ReadableStream.from(["a", "b", "c"])) seen.push(chunk);
+        const stream = ReadableStream.from((async function* () { yield 1; yield 2; })());
+        const reader = stream.getReader();
+        const first = await reader.read();
+        reader.releaseLock();
+        const rest = [];
+        for await (const chunk of stream) rest.push(chunk);
+        return [seen, first, rest, stream.locked]""",
+        [["a", "b", "c"], {"value": 1, "done": False}, [2], False],
+        {},
+    ),
+    (
+        "stream_break_in_for_await_cancels_the_source",
+        """let cancelled = null;
+        const stream = new ReadableStream({
+          pull(controller) { controller.enqueue("x"); },
+          cancel(reason) { cancelled = String(reason); },
+        });
+        for await (const chunk of stream) break;
+        return [cancelled, stream.locked]""",
+        ["undefined", False],
+        {},
+    ),
+    (
+        "stream_text_decoder_keeps_a_split_character_for_the_next_chunk",
+        """const bytes = new TextEncoder().encode("é€😀");
+        const decoder = new TextDecoder();
+        const parts = [decoder.decode(bytes.subarray(0, 1), {stream: true}), decoder.decode(bytes.subarray(1, 4), {stream: true}),
+                       decoder.decode(bytes.subarray(4, 8), {stream: true}), decoder.decode(bytes.subarray(8))];
+        const through = new Response(ReadableStream.from([bytes.subarray(0, 3), bytes.subarray(3)]).pipeThrough(new TextDecoderStream()));
+        return [parts, await through.text()]""",
+        [["", "é", "€", "😀"], "é€😀"],
+        {},
+    ),
+    (
+        "stream_byob_reader_is_refused_by_name",
+        """try { new ReadableStream().getReader({mode: "byob"}); return "no error"; }
+        catch (error) { return error.message; }""",
+        'ReadableStream: BYOB readers (getReader({ mode: "byob" })) are not supported by wws',
+        {},
+    ),
+    (
+        "stream_locked_body_cannot_become_a_response",
+        """const stream = ReadableStream.from(["x"]);
+        stream.getReader();
+        try { new Response(stream); return "no error"; } catch (error) { return error.constructor.name; }""",
+        "TypeError",
+        {},
+    ),
+    (
+        "stream_response_body_is_read_by_text_and_clone",
+        """const response = new Response(ReadableStream.from([new Uint8Array([104, 105])]));
+        const copy = response.clone();
+        return [await response.text(), await copy.text(), response.bodyUsed, copy.bodyUsed]""",
+        ["hi", "hi", True, True],
+        {},
+    ),
+    (
+        "request_body_of_a_get_is_null",
+        "return [request.body, request.bodyUsed]",
+        [None, False],
+        {},
+    ),
     # ---- crypto, structuredClone
     (
         "crypto_random",

@@ -1,8 +1,10 @@
-// The body of a Request or Response: kept as the string or bytes it was given (no needless conversions), read once.
+// The body of a Request or Response: kept as the string, bytes or stream it was given (no needless conversions),
+// read once.
 import { base64ToBytes, bytesToBase64, decoder, encoder, toUint8Array } from "./encoding.js";
+import { ReadableStream, readAllBytes } from "./streams.js";
 import { URLSearchParams } from "./url.js";
 
-// What a body init becomes: { text } or { bytes }, plus the content type it implies.
+// What a body init becomes: { text }, { bytes } or { stream }, plus the content type it implies.
 export function extractBody(init) {
   if (init == null) return { source: null, type: null };
   if (typeof init === "string") return { source: { text: init }, type: "text/plain;charset=UTF-8" };
@@ -14,7 +16,14 @@ export function extractBody(init) {
     const boundary = "----wwsformdata" + Math.random().toString(16).slice(2);
     return { source: { text: FormData._multipart(init, boundary) }, type: `multipart/form-data; boundary=${boundary}` };
   }
-  if (init instanceof BodyStream) return { source: init._holder()._takeSource(), type: init._holder().headers.get("content-type") };
+  if (init instanceof BodyStream && !init.locked && !init._disturbed) {
+    // Another body's own stream, unread: take that body's source as it is (nothing to drain).
+    return { source: init._holder()._takeSource(), type: null };
+  }
+  if (init instanceof ReadableStream) {
+    if (init.locked || init._disturbed) throw new TypeError("a body's ReadableStream must be unlocked and unread");
+    return { source: { stream: init }, type: null };
+  }
   if (init instanceof BodyHolder) return { source: init._takeSource(), type: init.headers.get("content-type") };
   return { source: { text: String(init) }, type: "text/plain;charset=UTF-8" };
 }
@@ -24,13 +33,15 @@ export function sourceFromWire(text, base64) {
   return text === "" ? null : { text };
 }
 
-// The base of Request and Response: text/json/arrayBuffer/bytes/formData, each usable once.
+// The base of Request and Response: body, text/json/arrayBuffer/bytes/formData, each usable once.
 export class BodyHolder {
   #source = null;
   #used = false;
+  #stream = null;
 
   _initBody(source) {
     this.#source = source;
+    this.#stream = source && "stream" in source ? source.stream : null;
   }
 
   _takeSource() {
@@ -41,19 +52,34 @@ export class BodyHolder {
   }
 
   #checkUnused() {
-    if (this.#used) throw new TypeError("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
+    if (this.bodyUsed) throw new TypeError("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
   }
 
   get bodyUsed() {
-    return this.#used;
+    return this.#used || Boolean(this.#stream?._disturbed);
   }
 
+  // The same ReadableStream at every access (null without a body); reading it uses the body.
   get body() {
-    return this.#source ? new BodyStream(this) : null;
+    if (!this.#source) return null;
+    this.#stream ??= this._newBodyStream(this.#source);
+    return this.#stream;
+  }
+
+  _newBodyStream(source) {
+    void source;
+    return new BodyStream(this);
+  }
+
+  async #readSource() {
+    const source = this._takeSource();
+    if (!source) return null;
+    if ("stream" in source) return { bytes: await readAllBytes(source.stream) };
+    return source;
   }
 
   async text() {
-    const source = this._takeSource();
+    const source = await this.#readSource();
     if (!source) return "";
     return "text" in source ? source.text : decoder.decode(source.bytes);
   }
@@ -63,7 +89,7 @@ export class BodyHolder {
   }
 
   async bytes() {
-    const source = this._takeSource();
+    const source = await this.#readSource();
     if (!source) return new Uint8Array(0);
     return "text" in source ? encoder.encode(source.text) : source.bytes.slice();
   }
@@ -87,49 +113,93 @@ export class BodyHolder {
     throw new TypeError(`Can't read the body as FormData: its content type is "${type}"`);
   }
 
-  // For the wire (host JSON): a string body as text, bytes as base64.
-  _wireBody() {
+  // For the body's own stream (see BodyStream): its bytes, once.
+  _bytesForStream() {
+    if (this.#used) throw new TypeError("Body has already been used. It can only be used once.");
+    this.#used = true;
     const source = this.#source;
+    return "text" in source ? encoder.encode(source.text) : source.bytes;
+  }
+
+  // For the wire (host JSON): a string body as text, bytes (and a stream, read to its end) as base64.
+  async _wireBody() {
+    let source = this.#source;
     if (!source) return { data: "", base64: false };
     this.#used = true;
+    if ("stream" in source) source = { bytes: await readAllBytes(source.stream) };
     return "text" in source ? { data: source.text, base64: false } : { data: bytesToBase64(source.bytes), base64: true };
   }
 
+  // A copy of the body for clone(): a stream is teed (this body keeps one branch).
   _cloneSource() {
     this.#checkUnused();
     const source = this.#source;
-    return source && ("text" in source ? { text: source.text } : { bytes: source.bytes.slice() });
+    if (!source) return null;
+    if ("stream" in source) {
+      const [mine, theirs] = source.stream.tee();
+      this._initBody({ stream: mine });
+      return { stream: theirs };
+    }
+    return "text" in source ? { text: source.text } : { bytes: source.bytes.slice() };
   }
 }
 
-// A minimal ReadableStream over a whole body: enough for `getReader().read()` and for passing a body along.
-export class BodyStream {
+// The stream of a body given as a string or bytes: one chunk (its bytes), then the end.
+export class BodyStream extends ReadableStream {
   #holder;
   constructor(holder) {
+    super(
+      {
+        pull(controller) {
+          const bytes = holder._bytesForStream();
+          if (bytes.length) controller.enqueue(bytes);
+          controller.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
     this.#holder = holder;
-  }
-  get locked() {
-    return false;
-  }
-  getReader() {
-    let done = false;
-    const holder = this.#holder;
-    return {
-      async read() {
-        if (done) return { done: true, value: undefined };
-        done = true;
-        const bytes = await holder.bytes();
-        return bytes.length ? { done: false, value: bytes } : { done: true, value: undefined };
-      },
-      releaseLock() {},
-      async cancel() {
-        done = true;
-      },
-    };
   }
   _holder() {
     return this.#holder;
   }
+}
+
+// The body of an incoming request, as both worlds read it: a ReadableStream for the Fetch API, and a string for
+// handlers of the original Wasm Workers Server (`JSON.parse(request.body)`, `${request.body}`,
+// `request.body.length`, `request.body.split("&")`…). Reading it as a string never uses the body.
+export class StringLikeBody extends BodyStream {
+  #text;
+  constructor(holder, source) {
+    super(holder);
+    this.#text = () => ("text" in source ? source.text : decoder.decode(source.bytes));
+  }
+  toString() {
+    return this.#text();
+  }
+  valueOf() {
+    return this.#text();
+  }
+  [Symbol.toPrimitive]() {
+    return this.#text();
+  }
+  toJSON() {
+    return this.#text();
+  }
+  get length() {
+    return this.#text().length;
+  }
+}
+
+for (const name of Object.getOwnPropertyNames(String.prototype)) {
+  if (name in StringLikeBody.prototype || typeof String.prototype[name] !== "function") continue;
+  Object.defineProperty(StringLikeBody.prototype, name, {
+    value: function (...args) {
+      return String.prototype[name].apply(this.toString(), args);
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 // FormData with string values (files are read as text).

@@ -32,9 +32,24 @@ export class TextEncoder {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+// How many bytes of `bytes` end on a whole UTF-8 sequence (an incomplete one at the end is left out).
+function completeLength(bytes) {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back];
+    if ((byte & 0xc0) === 0x80) continue;
+    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return size > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
 export class TextDecoder {
   #fatal;
   #ignoreBOM;
+  #pending = EMPTY;
+  #streaming = false;
   constructor(label = "utf-8", options = {}) {
     if (!UTF8_LABELS.has(String(label).trim().toLowerCase())) {
       throw new RangeError(`The "${label}" encoding is not supported`);
@@ -51,9 +66,24 @@ export class TextDecoder {
   get ignoreBOM() {
     return this.#ignoreBOM;
   }
+  // With `{ stream: true }`, an incomplete UTF-8 sequence at the end waits for the next call (TextDecoderStream).
   decode(input = new Uint8Array(0), options = {}) {
-    if (options.stream) throw new TypeError("TextDecoder: streaming decode is not supported");
-    return utf8Decode(toUint8Array(input), this.#fatal, this.#ignoreBOM);
+    let bytes = toUint8Array(input);
+    if (this.#pending.length) {
+      const joined = new Uint8Array(this.#pending.length + bytes.length);
+      joined.set(this.#pending);
+      joined.set(bytes, this.#pending.length);
+      bytes = joined;
+      this.#pending = EMPTY;
+    }
+    if (options?.stream) {
+      const cut = completeLength(bytes);
+      this.#pending = bytes.slice(cut);
+      bytes = bytes.subarray(0, cut);
+    }
+    const ignoreBOM = this.#ignoreBOM || this.#streaming;
+    this.#streaming = Boolean(options?.stream);
+    return utf8Decode(bytes, this.#fatal, ignoreBOM);
   }
   get [Symbol.toStringTag]() {
     return "TextDecoder";

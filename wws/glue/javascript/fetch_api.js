@@ -1,6 +1,6 @@
 // Request, Response and fetch(), as in Cloudflare Workers. fetch() is carried out by the host, which applies the
 // worker's allow-list ([features.http_requests]), its timeouts and size caps.
-import { BodyHolder, extractBody, sourceFromWire } from "./body.js";
+import { BodyHolder, StringLikeBody, extractBody, sourceFromWire } from "./body.js";
 import { Headers, freezeHeaders, headerPairs } from "./headers.js";
 import { host } from "./natives.js";
 import { URL } from "./url.js";
@@ -25,10 +25,12 @@ export class Request extends BodyHolder {
   #redirect;
   #params;
   #cf;
+  #incoming = false;
 
   constructor(input, init = {}) {
     super();
     if (input === FROM_WIRE) {
+      this.#incoming = true;
       this.#url = init.url;
       this.#method = init.method;
       this.#headers = Headers._fromWire(init.headers || {});
@@ -80,6 +82,10 @@ export class Request extends BodyHolder {
   // The route's parameters (`[id]`, `[...slug]`), as in the original Wasm Workers Server.
   get params() {
     return this.#params;
+  }
+  // The request the worker received reads its body as a string too (see StringLikeBody).
+  _newBodyStream(source) {
+    return this.#incoming ? new StringLikeBody(this, source) : super._newBodyStream(source);
   }
   // Cloudflare's request properties: here only what this server knows (httpProtocol, clientAddress); the edge's
   // fields (country, colo, asn, …) are undefined. Undefined on a Request the worker built without `cf`.
@@ -199,7 +205,7 @@ export class Response extends BodyHolder {
 
 export async function fetch(input, init = undefined) {
   const request = new Request(input, init);
-  const wire = request._wireBody();
+  const wire = await request._wireBody();
   let answer;
   try {
     answer = host("http.fetch", {

@@ -1,7 +1,7 @@
 // The entry of the JavaScript glue: installs the Workers globals, finds the worker's fetch handler (module or
 // service-worker style), and turns each request from the host into a call to it. See engine.c for the caller.
 import { Cache, KVNamespace, flushCache, resetCache } from "./bindings.js";
-import { BodyStream, FormData } from "./body.js";
+import { FormData } from "./body.js";
 import { structuredClone } from "./clone.js";
 import { console } from "./console.js";
 import { crypto } from "./crypto.js";
@@ -9,6 +9,11 @@ import { TextDecoder, TextEncoder } from "./encoding.js";
 import { Request, Response, fetch } from "./fetch_api.js";
 import { Headers } from "./headers.js";
 import { clearInterval, clearTimeout, clearTimers, runTimers, setInterval, setTimeout } from "./timers.js";
+import {
+  ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableStream, ReadableStreamDefaultReader, TextDecoderStream,
+  TextEncoderStream, TransformStream, WritableStream,
+} from "./streams.js";
+import { unsupported } from "./unsupported.js";
 import { URL, URLSearchParams } from "./url.js";
 
 export { runTimers };
@@ -49,7 +54,8 @@ function addEventListener(type, listener) {
 Object.assign(globalThis, {
   Cache, FormData, Headers, Request, Response, TextDecoder, TextEncoder, URL, URLSearchParams, addEventListener,
   clearInterval, clearTimeout, console, crypto, fetch, setInterval, setTimeout, structuredClone,
-  ReadableStream: BodyStream,
+  ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableStream, ReadableStreamDefaultReader, TextDecoderStream,
+  TextEncoderStream, TransformStream, WritableStream, ...unsupported,
 });
 globalThis.self = globalThis;
 globalThis.navigator = { userAgent: "wws" };
@@ -121,10 +127,11 @@ export async function handle(json) {
     throw new TypeError(`the fetch handler must return a Response, not ${describe(response)}`);
   }
   if (response.type === "error") throw new TypeError("the fetch handler returned Response.error()");
-  for (const result of await Promise.allSettled(waits)) {
+  // The body is read while waitUntil() work runs: a stream may be written by that work.
+  const [body, settled] = await Promise.all([response._wireBody(), Promise.allSettled(waits)]);
+  for (const result of settled) {
     if (result.status === "rejected") console.error("waitUntil() promise rejected:", result.reason);
   }
-  const body = response._wireBody();
   flushCache();
   return JSON.stringify({
     status: response.status,
