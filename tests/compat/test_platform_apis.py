@@ -3,6 +3,8 @@ served unchanged by wws: each answers as it does on its own platform."""
 
 from __future__ import annotations
 
+import base64
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,3 +76,24 @@ def test_unsupported_cloudflare_apis_fail_with_a_message_naming_them(client: Cli
     assert response.status_code == 501
     assert response.text.startswith(f"TypeError: {named}")
     assert "is not supported by wws" in response.text
+
+
+def test_nodejs_compat_flag_makes_buffer_a_global(client: Client) -> None:
+    response = client.get("/cloudflare/nodejs_compat?name=wws")
+    assert (response.status_code, base64.b64decode(response.text)) == (200, b"hello wws")
+    assert client.get("/cloudflare/without_flags").json() == {"global": "undefined", "imported": "6869"}
+
+
+def test_a_node_module_wws_lacks_fails_when_the_worker_loads_naming_it(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert client.get("/cloudflare/node_fs").status_code == 500
+    assert "the Node.js module 'node:fs' is not available in wws (it offers node:buffer)" in caplog.text
+    assert "node_fs.js" in caplog.text
+
+
+def test_subtle_algorithms_wws_lacks_reject_naming_them(client: Client) -> None:
+    response = client.get("/cloudflare/subtle_unsupported")
+    assert response.status_code == 501
+    assert response.text.startswith("NotSupportedError: importKey with AES-GCM is not supported by wws")

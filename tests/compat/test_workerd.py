@@ -27,6 +27,8 @@ WORKERD = Path(__file__).parents[2] / "tools" / "node_modules" / "@cloudflare" /
 COMPATIBILITY_DATE = "2025-01-01"
 VARS = {"service_worker": {"GREETING": "Hello"}}
 SERVICE_WORKERS = {"service_worker"}
+FLAGS = {"crypto": ["nodejs_compat"]}
+"""Each worker's compatibility flags (in workerd's config, and in wws's worker config)."""
 COMPARED_HEADERS = ("content-type", "location", "x-echo", "x-custom", "x-style")
 HOST = "compat.example"
 
@@ -64,6 +66,11 @@ CASES: list[tuple[str, str, str, dict[str, str], bytes | None, bool]] = [
     ("streams", "POST", "/streams/clone", {}, b"cloned", True),
     ("streams", "POST", "/streams/pipe", {}, b"piped", True),
     ("streams", "GET", "/streams/error", {}, None, True),
+    ("crypto", "POST", "/crypto/digest", {}, "hash me ✓".encode(), True),
+    ("crypto", "POST", "/crypto/hmac", {}, b"sign this message", True),
+    ("crypto", "GET", "/crypto/equal", {"x-token": "s3cr3t-token"}, None, True),
+    ("crypto", "GET", "/crypto/equal", {"x-token": "wrong-token!"}, None, True),
+    ("crypto", "GET", "/crypto/buffer", {}, None, True),
     ("service_worker", "GET", "/service_worker/hi?name=wws", {}, None, True),
     ("service_worker", "POST", "/service_worker/hi", {}, b"", True),
 ]
@@ -77,8 +84,10 @@ def _workerd_config(folder: Path, ports: dict[str, int]) -> str:
             code = f'serviceWorkerScript = embed "{name}.js"'
         else:
             code = f'modules = [(name = "{name}.js", esModule = embed "{name}.js")]'
+        flags = ", ".join(f'"{flag}"' for flag in FLAGS.get(name, []))
         services.append(
-            f'(name = "{name}", worker = ({code}, compatibilityDate = "{COMPATIBILITY_DATE}", bindings = [{bindings}]))'
+            f'(name = "{name}", worker = ({code}, compatibilityDate = "{COMPATIBILITY_DATE}", '
+            f"compatibilityFlags = [{flags}], bindings = [{bindings}]))"
         )
         sockets.append(f'(name = "{name}", address = "127.0.0.1:{port}", http = (), service = "{name}")')
     return (
@@ -131,10 +140,9 @@ def wws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         folder = project / path.stem
         folder.mkdir()
         shutil.copyfile(path, folder / "[...path].js")
-        variables = VARS.get(path.stem)
-        if variables:
-            lines = "".join(f'{key} = "{value}"\n' for key, value in variables.items())
-            (folder / "[...path].toml").write_text(f"[vars]\n{lines}")
+        config = f"compatibility_flags = {json.dumps(FLAGS.get(path.stem, []))}\n[vars]\n"
+        config += "".join(f'{key} = "{value}"\n' for key, value in VARS.get(path.stem, {}).items())
+        (folder / "[...path].toml").write_text(config)
     app = create_app(project)
     with running(app) as base:
         yield base

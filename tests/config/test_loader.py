@@ -82,6 +82,8 @@ def test_config_every_field_is_read(tmp_path: Path) -> None:
         ('\n\n[limits]\ntimeout_ms = "soon"\n', "limits.timeout_ms", 4, "must be an integer"),
         ("[limits]\nmemory_mb = -1\n", "limits.memory_mb", 2, "positive integer"),
         ("[limits]\nfuel = 3\n", "limits.fuel", 2, "unknown setting"),
+        ('compatibility_flags = ["streams_enable"]\n', "compatibility_flags", 1, "unknown flag 'streams_enable'"),
+        ('compatibility_flags = "nodejs_compat"\n', "compatibility_flags", 1, "must be an array of strings"),
         ('[vars]\nKEY = "$MISSING_VAR"\n', "vars.KEY", 2, "not set in the environment"),
         ('[[folders]]\nfrom = "./nope"\nto = "/x"\n', "folders[0].from", 2, "does not exist"),
         ('[[folders]]\nfrom = "."\nto = "relative"\n', "folders[0].to", 3, "absolute guest path"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 from typing import Any
@@ -83,6 +85,8 @@ def test_host_fetch_sends_and_receives_binary_bodies(worker: Worker, origin: str
         ({"op": "http.fetch", "url": "http://example.com/"}, "example.com is not in allowed_hosts"),
         ({"op": "http.fetch", "url": "http://127.0.0.1:1/", "method": "DELETE"}, "DELETE is not an allowed method"),
         ({"op": "nope"}, "unknown host call 'nope'"),
+        ({"op": "crypto.digest", "algorithm": "SHA-3", "data": ""}, "unsupported hash 'SHA-3'"),
+        ({"op": "crypto.hmac", "hash": "SHA-256", "key": "%%", "data": ""}, "key must be base64"),
         ({"op": "kv.get"}, "'key' must be a string"),
         (b"not json", "must be JSON"),
         ([1, 2], "must be a JSON object"),
@@ -92,6 +96,15 @@ def test_host_refusals_reach_the_guest_as_errors(worker: Worker, message: object
     answer = call(worker, message)
     assert answer["ok"] is False
     assert error in answer["error"]
+
+
+def test_host_crypto_calls_hash_and_sign_with_the_standard_library(worker: Worker) -> None:
+    data = "hash me ✓".encode()
+    encoded = base64.b64encode(data).decode()
+    digest = call(worker, {"op": "crypto.digest", "algorithm": "sha-384", "data": encoded})["value"]
+    assert base64.b64decode(digest) == hashlib.sha384(data).digest()
+    mac = call(worker, {"op": "crypto.hmac", "hash": "SHA-1", "key": base64.b64encode(b"k").decode(), "data": encoded})
+    assert base64.b64decode(mac["value"]) == hmac.digest(b"k", data, "sha1")
 
 
 def test_host_kv_without_a_namespace_is_an_error_for_the_guest(make_worker: MakeWorker) -> None:

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from wws.config.model import (
+    COMPATIBILITY_FLAGS,
     DEFAULT_KV_BINDING,
     HttpLimits,
     HttpRequests,
@@ -36,6 +37,7 @@ _TOP_LEVEL = {
     "version",
     "isolation",
     "max_requests",
+    "compatibility_flags",
     "vars",
     "data",
     "folders",
@@ -200,6 +202,7 @@ class _Parser:
             version=self._version(raw),
             isolation=isolation,
             max_requests=self._positive(raw, "max_requests", 1000),
+            compatibility_flags=self._flags(raw.get("compatibility_flags", [])),
             vars=self._vars(raw.get("vars", {})),
             kv_namespace=kv_namespace,
             kv_binding=kv_binding,
@@ -237,6 +240,15 @@ class _Parser:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         raise self.error("version", f"must be a string, not {type(value).__name__}")
+
+    def _flags(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(flag, str) for flag in value):
+            raise self.error("compatibility_flags", "must be an array of strings")
+        for flag in value:
+            if flag not in COMPATIBILITY_FLAGS:
+                known = ", ".join(sorted(COMPATIBILITY_FLAGS))
+                raise self.error("compatibility_flags", f"unknown flag {flag!r} (wws knows: {known})")
+        return tuple(dict.fromkeys(value))
 
     def _table(self, value: Any, field: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):

@@ -13,6 +13,11 @@ from typing import Any
 MIB = 1024 * 1024
 
 
+NODEJS_COMPAT = frozenset({"nodejs_compat", "nodejs_compat_v2"})
+"""Either flag gives JavaScript workers the Node.js globals (`Buffer`); `node:buffer` imports without them."""
+COMPATIBILITY_FLAGS = NODEJS_COMPAT
+
+
 class Isolation(StrEnum):
     """How much a worker's requests share.
 
@@ -117,6 +122,8 @@ class WorkerConfig:
     isolation: Isolation = Isolation.REQUEST
     max_requests: int = 1000
     """In `instance` isolation: requests an instance serves before it is replaced by a fresh one."""
+    compatibility_flags: tuple[str, ...] = ()
+    """Cloudflare's flags that wws honours (`COMPATIBILITY_FLAGS`): `nodejs_compat` makes `Buffer` a global."""
     vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     kv_namespace: str | None = None
     kv_binding: str = DEFAULT_KV_BINDING

@@ -9,6 +9,8 @@ Messages (`"op"` and its arguments → the `"value"` of `{"ok": true, "value": �
 - `http.fetch {url, method, headers: {name: value} | [[name, value]…], body, body_base64}` →
   `{status, headers: [[name, value]…], body, body_base64, url}`
 - `log {level, message}`; `config.get {name}` → string or null (the worker's `[vars]`)
+- `crypto.digest {algorithm, data}` → the digest; `crypto.hmac {hash, key, data}` → the MAC (bytes as base64;
+  hashlib and hmac of the standard library: JavaScript's `crypto.subtle`)
 Failures answer `{"ok": false, "error": "…"}`: the guest decides what to do with them.
 """
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -54,6 +58,12 @@ class HostAPI:
                 _text(args, "level", "info"), _text(args, "message"), request_id
             ),
             "config.get": lambda args, _id, _deadline: self.config_get(_text(args, "name")),
+            "crypto.digest": lambda args, _id, _deadline: _b64(
+                hashlib.new(_hash(args, "algorithm"), _bytes(args, "data")).digest()
+            ),
+            "crypto.hmac": lambda args, _id, _deadline: _b64(
+                hmac.digest(_bytes(args, "key"), _bytes(args, "data"), _hash(args, "hash"))
+            ),
         }
 
     def _namespace(self) -> tuple[KVStore, str]:
@@ -143,6 +153,28 @@ def _text(args: dict[str, Any], name: str, default: str | None = None) -> str:
     if not isinstance(value, str):
         raise HostCallError(f"'{name}' must be a string")
     return value
+
+
+_HASHES = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512", "MD5": "md5"}
+"""Web Crypto's digest names (and MD5, which Cloudflare's `crypto.subtle.digest` also offers) → hashlib's."""
+
+
+def _hash(args: dict[str, Any], name: str) -> str:
+    algorithm = _text(args, name).upper()
+    if algorithm not in _HASHES:
+        raise HostCallError(f"unsupported hash {algorithm!r} (supported: {', '.join(_HASHES)})")
+    return _HASHES[algorithm]
+
+
+def _bytes(args: dict[str, Any], name: str) -> bytes:
+    try:
+        return base64.b64decode(_text(args, name), validate=True)
+    except (binascii.Error, ValueError):
+        raise HostCallError(f"{name} must be base64") from None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _changes(args: dict[str, Any]) -> dict[str, str | None]:

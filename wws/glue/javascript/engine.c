@@ -1,7 +1,8 @@
 /* The guest side of the JavaScript runtime: QuickJS-NG plus the few native functions its glue needs.
  *
  * Compiled together with QuickJS-NG's sources into one WASI reactor (see scripts/build-quickjs.sh). The host calls
- *   wws_init()    once per worker version: creates the engine, runs glue/runtime.js and the worker's module (named
+ *   wws_init()    once per worker version: creates the engine, runs glue/runtime.js, the glue modules named in argv[1…]
+ *                 (nodejs_compat's globals) and the worker's module (named
  *                 by argv[0], read from the read-only /src folder), then the host snapshots the memory;
  *   wws_handle()  once per request, on a fresh copy of that snapshot (or on a warm instance): reads the request JSON
  *                 from stdin, runs the handler and its promises and timers, writes the response JSON to stdout.
@@ -27,6 +28,8 @@ WWS_IMPORT("host_result") int32_t wws_host_result(char *answer, int32_t length);
 
 #define SOURCE_ROOT "/src/"
 #define GLUE_ENTRY "glue/runtime.js"
+#define NODE_PREFIX "node:"
+#define NODE_GLUE "glue/node-"
 #define STACK_MARGIN (512 * 1024) /* below QuickJS's limit: unchecked C frames, and wasmtime's 2 MiB native stack
                                     (about 3 native bytes per linear byte) must not run out first */
 #define GC_HEADROOM (8 * 1024 * 1024) /* a short request never collects: a cycle walks (and so copies) every page */
@@ -108,6 +111,18 @@ static int report_exception(void) {
 /* Resolve `name` against the folder of `base`. Relative names may not climb out of the prepared folder. */
 static char *normalize_module(JSContext *context, const char *base, const char *name, void *opaque) {
     (void)opaque;
+    if (strncmp(name, NODE_PREFIX, strlen(NODE_PREFIX)) == 0) {
+        /* node:buffer is the glue's node-buffer.js (a name without '/' or '.', so it stays in the glue folder). */
+        const char *module = name + strlen(NODE_PREFIX);
+        if (strpbrk(module, "/.") || !*module) {
+            JS_ThrowReferenceError(context, "there is no module '%s'", name);
+            return NULL;
+        }
+        char *path = js_malloc(context, strlen(NODE_GLUE) + strlen(module) + 4);
+        if (path)
+            sprintf(path, "%s%s.js", NODE_GLUE, module);
+        return path;
+    }
     if (name[0] != '.')
         return js_strdup(context, name);
     const char *slash = strrchr(base, '/');
@@ -163,6 +178,11 @@ static JSModuleDef *load_module(JSContext *context, const char *name, void *opaq
         return NULL;
     }
     int fd = open(path, O_RDONLY);
+    if (fd < 0 && strncmp(name, NODE_GLUE, strlen(NODE_GLUE)) == 0) {
+        JS_ThrowReferenceError(context, "the Node.js module 'node:%.*s' is not available in wws (it offers node:buffer)",
+                               (int)(strlen(name) - strlen(NODE_GLUE) - 3), name + strlen(NODE_GLUE));
+        return NULL;
+    }
     if (fd < 0) {
         JS_ThrowReferenceError(context, "cannot find module '%s' (imports are relative paths to files beside the "
                                         "worker or in its _-prefixed folders)", name);
@@ -376,18 +396,17 @@ static int settle(JSValue promise) {
 
 /* ---- exports -------------------------------------------------------------------------------------------------- */
 
-static char *worker_module_name(void) {
+/* The modules to load: argv[0] is the worker's module, argv[1…] the glue modules to run before it (the Node.js
+   globals of nodejs_compat). Returns the count, or 0; `*argv` and `*buffer` are the caller's to free. */
+static size_t module_names(char ***argv, char **buffer) {
     size_t count, size;
     if (__wasi_args_sizes_get(&count, &size) || count < 1)
-        return NULL;
-    char **argv = malloc(count * sizeof(char *));
-    char *buffer = malloc(size);
-    if (!argv || !buffer || __wasi_args_get((uint8_t **)argv, (uint8_t *)buffer))
-        return NULL;
-    char *name = strdup(argv[0]);
-    free(argv);
-    free(buffer);
-    return name;
+        return 0;
+    *argv = malloc(count * sizeof(char *));
+    *buffer = malloc(size);
+    if (!*argv || !*buffer || __wasi_args_get((uint8_t **)*argv, (uint8_t *)*buffer))
+        return 0;
+    return count;
 }
 
 static JSValue load_and_wait(const char *name) {
@@ -427,13 +446,24 @@ WWS_EXPORT("wws_init") int wws_init(void) {
     JSValue glue = load_and_wait(GLUE_ENTRY);
     if (JS_IsException(glue))
         return report_exception();
-    char *name = worker_module_name();
-    if (!name) {
+    char **names = NULL, *buffer = NULL;
+    size_t count = module_names(&names, &buffer);
+    JSValue worker = JS_EXCEPTION;
+    for (size_t index = 1; index <= count; index++) {
+        JSValue loaded = load_and_wait(names[index % count]); /* the preloads, then the worker (argv[0]) */
+        if (index < count && !JS_IsException(loaded)) {
+            JS_FreeValue(ctx, loaded);
+            continue;
+        }
+        worker = loaded;
+        break;
+    }
+    free(names);
+    free(buffer);
+    if (count == 0) {
         JS_FreeValue(ctx, glue);
         return 1;
     }
-    JSValue worker = load_and_wait(name);
-    free(name);
     if (JS_IsException(worker)) {
         JS_FreeValue(ctx, glue);
         return report_exception();

@@ -4,7 +4,7 @@ import { Cache, KVNamespace, flushCache, resetCache } from "./bindings.js";
 import { FormData } from "./body.js";
 import { structuredClone } from "./clone.js";
 import { console } from "./console.js";
-import { crypto } from "./crypto.js";
+import { CryptoKey, crypto } from "./crypto.js";
 import { TextDecoder, TextEncoder } from "./encoding.js";
 import { Request, Response, fetch } from "./fetch_api.js";
 import { Headers } from "./headers.js";
@@ -53,7 +53,7 @@ function addEventListener(type, listener) {
 
 Object.assign(globalThis, {
   Cache, FormData, Headers, Request, Response, TextDecoder, TextEncoder, URL, URLSearchParams, addEventListener,
-  clearInterval, clearTimeout, console, crypto, fetch, setInterval, setTimeout, structuredClone,
+  clearInterval, clearTimeout, console, CryptoKey, crypto, fetch, setInterval, setTimeout, structuredClone,
   ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableStream, ReadableStreamDefaultReader, TextDecoderStream,
   TextEncoderStream, TransformStream, WritableStream, ...unsupported,
 });

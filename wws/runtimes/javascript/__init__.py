@@ -24,6 +24,7 @@ from pathlib import Path
 
 import wasmtime
 
+from wws.config.model import NODEJS_COMPAT
 from wws.errors import GuestTrap, LoadError, MemoryLimitExceeded, SnapshotError, WorkerError
 from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
@@ -37,6 +38,8 @@ from wws.wasm import reader as snapshot
 from wws.wasm.reader import PAGE
 
 GLUE_DESTINATION = "glue"
+NODE_GLOBALS = f"{GLUE_DESTINATION}/node-globals.js"
+"""Run before the worker's module when its config has `nodejs_compat` (engine.c loads argv[1…] first)."""
 INIT_EXPORTS = ("_initialize", "wws_init")
 HANDLE_EXPORT = "wws_handle"
 MAX_RECYCLED = 16
@@ -83,7 +86,8 @@ class JavaScriptRuntime(BaseRuntime):
 def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> bytes:
     """Run the engine's start-up, the glue and the worker's top-level code; return the memory they leave (the
     stack zeroed: it is dead between calls)."""
-    guest = GuestStore(worker.sandbox, dataclasses.replace(worker.spec, host=None))
+    preloads = (NODE_GLOBALS,) if NODEJS_COMPAT & set(worker.config.compatibility_flags) else ()
+    guest = GuestStore(worker.sandbox, dataclasses.replace(worker.spec, host=None, argv=(*worker.spec.argv, *preloads)))
     try:
         instance = guest.instantiate(pre)
         guest.begin()
