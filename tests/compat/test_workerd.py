@@ -71,6 +71,7 @@ CASES: list[tuple[str, str, str, dict[str, str], bytes | None, bool]] = [
     ("crypto", "GET", "/crypto/equal", {"x-token": "s3cr3t-token"}, None, True),
     ("crypto", "GET", "/crypto/equal", {"x-token": "wrong-token!"}, None, True),
     ("crypto", "GET", "/crypto/buffer", {}, None, True),
+    ("url_wpt", "POST", "/url_wpt/all", {}, (WORKERS.parent / "wpt" / "urltestdata.json").read_bytes(), True),
     ("service_worker", "GET", "/service_worker/hi?name=wws", {}, None, True),
     ("service_worker", "POST", "/service_worker/hi", {}, b"", True),
 ]

@@ -10,7 +10,8 @@ Messages (`"op"` and its arguments → the `"value"` of `{"ok": true, "value": �
   `{status, headers: [[name, value]…], body, body_base64, url}`
 - `log {level, message}`; `config.get {name}` → string or null (the worker's `[vars]`)
 - `crypto.digest {algorithm, data}` → the digest; `crypto.hmac {hash, key, data}` → the MAC (bytes as base64;
-  hashlib and hmac of the standard library: JavaScript's `crypto.subtle`)
+  hashlib and hmac of the standard library: JavaScript's `crypto.subtle`); `url.domain_to_ascii {domain}` → the
+  host's ASCII form, or an error when the URL standard refuses it (JavaScript's `URL`, for non-ASCII hosts)
 Failures answer `{"ok": false, "error": "…"}`: the guest decides what to do with them.
 """
 
@@ -33,6 +34,7 @@ from wws.logs import GUEST_LEVELS, log_guest
 from wws.messages import Headers
 from wws.outbound import Fetcher, FetchRequest, FetchResponse
 from wws.sandbox.context import GuestContext, LogBudget
+from wws.worker.domains import domain_to_ascii
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class HostAPI:
             "crypto.hmac": lambda args, _id, _deadline: _b64(
                 hmac.digest(_bytes(args, "key"), _bytes(args, "data"), _hash(args, "hash"))
             ),
+            "url.domain_to_ascii": lambda args, _id, _deadline: domain_to_ascii(_text(args, "domain")),
         }
 
     def _namespace(self) -> tuple[KVStore, str]:

@@ -1,5 +1,7 @@
-// URL and URLSearchParams after the WHATWG URL standard: special schemes, IPv4/IPv6 hosts, IDNA (punycode),
-// dot segments, percent-encoding sets, relative resolution, and setters that re-parse.
+// URL and URLSearchParams after the WHATWG URL standard: its parser's state machine, IPv4/IPv6 hosts, UTS-46 for
+// non-ASCII hosts (a host call), dot segments, percent-encoding sets, relative resolution, setters that re-parse.
+import { host } from "./natives.js";
+
 const SPECIAL_PORTS = { "ftp:": "21", "file:": "", "http:": "80", "https:": "443", "ws:": "80", "wss:": "443" };
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+\-.]*):/;
 const FORBIDDEN_HOST = /[\0\t\n\r #/:<>?@[\\\]^|]/;
@@ -58,53 +60,15 @@ function percentDecode(text) {
 
 // ---- hosts ----
 
-function punycode(label) {
-  const codes = Array.from(label, (char) => char.codePointAt(0));
-  let output = codes.filter((code) => code < 0x80).map((code) => String.fromCharCode(code)).join("");
-  const basic = output.length;
-  let handled = basic;
-  if (basic) output += "-";
-  let n = 128, delta = 0, bias = 72;
-  const adapt = (value, count, first) => {
-    value = first ? Math.floor(value / 700) : value >> 1;
-    value += Math.floor(value / count);
-    let k = 0;
-    for (; value > 455; k += 36) value = Math.floor(value / 35);
-    return k + Math.floor((36 * value) / (value + 38));
-  };
-  const digit = (value) => String.fromCharCode(value + 22 + 75 * (value < 26));
-  while (handled < codes.length) {
-    const next = Math.min(...codes.filter((code) => code >= n));
-    delta += (next - n) * (handled + 1);
-    n = next;
-    for (const code of codes) {
-      if (code < n) delta++;
-      if (code !== n) continue;
-      let q = delta;
-      for (let k = 36; ; k += 36) {
-        const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-        if (q < t) break;
-        output += digit(t + ((q - t) % (36 - t)));
-        q = Math.floor((q - t) / (36 - t));
-      }
-      output += digit(q);
-      bias = adapt(delta, handled + 1, handled === basic);
-      delta = 0;
-      handled++;
-    }
-    delta++;
-    n++;
+// Domain to ASCII: an ASCII domain with no "xn--" label is only lower-cased; any other goes to the host, which applies
+// UTS-46 with the standard's flags (wws/worker/domains.py) and refuses what the standard refuses.
+function domainToASCII(domain) {
+  if (!/[^\0-\x7f]/.test(domain) && !/(^|\.)xn--/i.test(domain)) return domain.toLowerCase();
+  try {
+    return host("url.domain_to_ascii", { domain });
+  } catch (error) {
+    throw new TypeError(`Invalid URL: the host "${domain}": ${error.message}`);
   }
-  return output;
-}
-
-function toASCII(domain) {
-  return domain
-    .normalize("NFC")
-    .toLowerCase()
-    .split(/[.\u3002\uff0e\uff61]/)
-    .map((label) => (/[^\0-\x7f]/.test(label) ? "xn--" + punycode(label) : label))
-    .join(".");
 }
 
 function parseIPv4Number(part) {
@@ -113,70 +77,96 @@ function parseIPv4Number(part) {
   if (/^0[xX]/.test(part)) {
     part = part.slice(2);
     radix = 16;
-    if (part === "") return 0;
   } else if (part.length > 1 && part[0] === "0") {
     part = part.slice(1);
     radix = 8;
   }
+  if (part === "") return 0;
   const valid = radix === 16 ? /^[0-9a-fA-F]+$/ : radix === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
   return valid.test(part) ? parseInt(part, radix) : NaN;
 }
 
 function endsInNumber(host) {
   const parts = host.split(".");
-  if (parts[parts.length - 1] === "" && parts.length > 1) parts.pop();
+  if (parts[parts.length - 1] === "") {
+    if (parts.length === 1) return false;
+    parts.pop();
+  }
   const last = parts[parts.length - 1];
-  return /^[0-9]+$/.test(last) || !Number.isNaN(parseIPv4Number(last)) && /^0[xX]/.test(last);
+  return /^[0-9]+$/.test(last) || !Number.isNaN(parseIPv4Number(last));
 }
 
 function parseIPv4(host) {
   const parts = host.split(".");
   if (parts[parts.length - 1] === "" && parts.length > 1) parts.pop();
-  if (parts.length > 4) throw new TypeError("Invalid URL");
+  if (parts.length > 4) throw new TypeError("Invalid URL: an IPv4 address has at most four parts");
   const numbers = parts.map(parseIPv4Number);
-  if (numbers.some(Number.isNaN)) throw new TypeError("Invalid URL");
+  if (numbers.some(Number.isNaN)) throw new TypeError(`Invalid URL: "${host}" is not an IPv4 address`);
   const last = numbers.pop();
-  if (numbers.some((value) => value > 255) || last >= 256 ** (4 - numbers.length)) throw new TypeError("Invalid URL");
+  if (numbers.some((value) => value > 255) || last >= 256 ** (4 - numbers.length)) {
+    throw new TypeError(`Invalid URL: the IPv4 address "${host}" is out of range`);
+  }
   let address = last;
   numbers.forEach((value, index) => (address += value * 256 ** (3 - index)));
   return [24, 16, 8, 0].map((shift) => Math.floor(address / 2 ** shift) % 256).join(".");
 }
 
 function parseIPv6(text) {
+  const invalid = () => new TypeError(`Invalid URL: "[${text}]" is not an IPv6 address`);
   const pieces = new Array(8).fill(0);
+  const isHex = (char) => char !== undefined && /[0-9a-fA-F]/.test(char);
+  const isDigit = (char) => char !== undefined && char >= "0" && char <= "9";
   let piece = 0, compress = null, index = 0;
   if (text[0] === ":") {
-    if (text[1] !== ":") throw new TypeError("Invalid URL");
+    if (text[1] !== ":") throw invalid();
     index = 2;
     compress = ++piece;
   }
   while (index < text.length) {
-    if (piece === 8) throw new TypeError("Invalid URL");
+    if (piece === 8) throw invalid();
     if (text[index] === ":") {
-      if (compress !== null) throw new TypeError("Invalid URL");
+      if (compress !== null) throw invalid();
       index++;
       compress = ++piece;
       continue;
     }
     let value = 0, length = 0;
-    while (length < 4 && /[0-9a-fA-F]/.test(text[index] || "")) {
+    while (length < 4 && isHex(text[index])) {
       value = value * 16 + parseInt(text[index], 16);
       index++;
       length++;
     }
     if (text[index] === ".") {
-      if (length === 0 || piece > 6) throw new TypeError("Invalid URL");
-      const v4 = parseIPv4(text.slice(index - length)).split(".").map(Number);
-      pieces[piece++] = v4[0] * 256 + v4[1];
-      pieces[piece++] = v4[2] * 256 + v4[3];
-      index = text.length;
+      // An IPv4 tail: exactly four decimal numbers, no leading zeros, each at most 255.
+      if (length === 0 || piece > 6) throw invalid();
+      index -= length;
+      let seen = 0;
+      while (index < text.length) {
+        if (seen > 0) {
+          if (text[index] !== "." || seen >= 4) throw invalid();
+          index++;
+        }
+        if (!isDigit(text[index])) throw invalid();
+        let number = null;
+        while (isDigit(text[index])) {
+          const digit = Number(text[index]);
+          if (number === 0) throw invalid();
+          number = number === null ? digit : number * 10 + digit;
+          if (number > 255) throw invalid();
+          index++;
+        }
+        pieces[piece] = pieces[piece] * 0x100 + number;
+        seen++;
+        if (seen === 2 || seen === 4) piece++;
+      }
+      if (seen !== 4) throw invalid();
       break;
     }
     if (text[index] === ":") {
       index++;
-      if (index >= text.length) throw new TypeError("Invalid URL");
+      if (index >= text.length) throw invalid();
     } else if (index < text.length) {
-      throw new TypeError("Invalid URL");
+      throw invalid();
     }
     pieces[piece++] = value;
   }
@@ -189,9 +179,9 @@ function parseIPv6(text) {
       swaps--;
     }
   } else if (piece !== 8) {
-    throw new TypeError("Invalid URL");
+    throw invalid();
   }
-  // Serialise: the longest run of two or more zero pieces becomes "::".
+  // Serialise: the first longest run of two or more zero pieces becomes "::".
   let best = -1, bestLength = 1;
   for (let start = 0; start < 8; start++) {
     let end = start;
@@ -210,17 +200,24 @@ function parseIPv6(text) {
   return `[${out}]`;
 }
 
+// The UTF-8 decoding of percent-decoded bytes, invalid sequences replaced by U+FFFD (which hosts then refuse).
+function percentDecodeToText(text) {
+  return text.includes("%") ? percentDecode(text) : text;
+}
+
 function parseHost(input, special) {
   if (input.startsWith("[")) {
-    if (!input.endsWith("]")) throw new TypeError("Invalid URL");
+    if (!input.endsWith("]")) throw new TypeError(`Invalid URL: "${input}" lacks its closing "]"`);
     return parseIPv6(input.slice(1, -1));
   }
   if (!special) {
-    if (FORBIDDEN_HOST.test(input)) throw new TypeError("Invalid URL");
+    if (FORBIDDEN_HOST.test(input)) throw new TypeError(`Invalid URL: the host "${input}" has a forbidden character`);
     return percentEncode(input, C0_SET);
   }
-  const domain = toASCII(percentDecode(input));
-  if (domain === "" || FORBIDDEN_DOMAIN.test(domain)) throw new TypeError("Invalid URL");
+  const domain = domainToASCII(percentDecodeToText(input));
+  if (domain === "" || FORBIDDEN_DOMAIN.test(domain)) {
+    throw new TypeError(`Invalid URL: the host "${input}" has a forbidden character`);
+  }
   return endsInNumber(domain) ? parseIPv4(domain) : domain;
 }
 
@@ -229,6 +226,11 @@ function parseHost(input, special) {
 const isSingleDot = (segment) => segment === "." || segment.toLowerCase() === "%2e";
 const isDoubleDot = (segment) => /^(\.|%2e)(\.|%2e)$/i.test(segment);
 const isWindowsLetter = (text) => /^[a-zA-Z][:|]$/.test(text);
+const isNormalizedWindowsLetter = (text) => /^[a-zA-Z]:$/.test(text);
+// Whether the code points from `at` start with a Windows drive letter (then end, or go on with / \ ? #).
+const startsWithWindowsLetter = (points, at) =>
+  points.length - at >= 2 && isWindowsLetter(points[at] + points[at + 1]) &&
+  (points.length - at === 2 || "/\\?#".includes(points[at + 2]));
 
 function parsePath(text, special, base = []) {
   const segments = [...base];
@@ -247,23 +249,19 @@ function parsePath(text, special, base = []) {
   return segments;
 }
 
-function finishPath(record, text, special, splitQuery) {
-  const rest = splitQuery(text);
-  record.path = rest === "" ? (special ? [""] : []) : parsePath(rest.slice(1), special);
-  return record;
-}
-
 // Absolute http(s) URLs that are already in canonical form (what the host sends, and what most code writes):
-// lower-case host, no userinfo, no dot segments, nothing to percent-encode. Anything else takes the full parser.
+// lower-case ASCII host that is not a number nor an xn-- label, no userinfo, no dot segments, nothing to
+// percent-encode. Anything else takes the full parser.
 const SIMPLE_URL = /^(https?):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?(?:\?([A-Za-z0-9\-._~!$&()*+,;=:@/%?[\]^`{|}\\]*))?(?:#([A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*))?$/;
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
+const NOT_SIMPLE_HOST = /(^|\.)(xn--|[0-9]+$|0x[0-9a-f]*$)/;
 
 function parseSimple(text) {
   const match = SIMPLE_URL.exec(text);
-  if (!match || /\.$|(^|\.)[0-9]+$/.test(match[2]) || (match[4] && DOT_SEGMENT.test(match[4]))) return null;
+  if (!match || NOT_SIMPLE_HOST.test(match[2]) || (match[4] && DOT_SEGMENT.test(match[4]))) return null;
   const scheme = match[1] + ":";
-  const port = match[3] && match[3] !== SPECIAL_PORTS[scheme] && Number(match[3]) <= 65535 ? match[3] : "";
   if (match[3] && Number(match[3]) > 65535) return null;
+  const port = match[3] && match[3] !== SPECIAL_PORTS[scheme] ? match[3] : "";
   return {
     scheme, username: "", password: "", host: match[2], port,
     path: match[4] ? match[4].slice(1).split("/") : [""], opaque: null,
@@ -271,102 +269,323 @@ function parseSimple(text) {
   };
 }
 
+function shortenPath(record) {
+  if (record.scheme === "file:" && record.path.length === 1 && isNormalizedWindowsLetter(record.path[0])) return;
+  record.path.pop();
+}
+
+const EOF = undefined;
+
+// The URL standard's basic URL parser (without a state override: the setters below re-parse instead), one state
+// per case of its state machine, over the input's code points.
 function parse(input, base) {
   if (typeof input === "string") {
     const simple = parseSimple(input);
     if (simple) return simple;
   }
-  let text = String(input).replace(/^[\0-\x20]+|[\0-\x20]+$/g, "").replace(/[\t\n\r]/g, "");
+  const points = Array.from(String(input).replace(/^[\0-\x20]+|[\0-\x20]+$/g, "").replace(/[\t\n\r]/g, ""));
+  const failure = (why) => new TypeError(`Invalid URL: ${String(input)}${why ? ` (${why})` : ""}`);
   const record = { scheme: "", username: "", password: "", host: null, port: "", path: [], opaque: null, query: null, fragment: null };
-  const hashAt = text.indexOf("#");
-  if (hashAt >= 0) {
-    record.fragment = percentEncode(text.slice(hashAt + 1), FRAGMENT_SET);
-    text = text.slice(0, hashAt);
-  }
-  const schemeMatch = SCHEME.exec(text);
-  if (schemeMatch) {
-    record.scheme = schemeMatch[1].toLowerCase() + ":";
-    text = text.slice(schemeMatch[0].length);
-  } else if (!base) {
-    throw new TypeError(`Invalid URL: ${String(input)}`);
-  }
-  const special = Object.hasOwn(SPECIAL_PORTS, record.scheme || base.scheme);
-  const splitQuery = (rest) => {
-    const queryAt = rest.indexOf("?");
-    if (queryAt < 0) return rest;
-    record.query = percentEncode(rest.slice(queryAt + 1), special ? SPECIAL_QUERY_SET : QUERY_SET);
-    return rest.slice(0, queryAt);
-  };
-  const slash = special ? /^[/\\]/ : /^\//;
-  const sameSchemeAsBase = base && (record.scheme === "" || (special && record.scheme === base.scheme && !slash.test(text)));
-
-  if (sameSchemeAsBase && !(special && record.scheme && /^[/\\]{2}/.test(text))) {
-    // Relative to the base.
-    if (base.opaque !== null) {
-      if (record.scheme || !(text === "" && hashAt >= 0)) throw new TypeError(`Invalid URL: ${String(input)}`);
-      Object.assign(record, { scheme: base.scheme, opaque: base.opaque, query: base.query });
-      return record;
+  let state = "scheme start";
+  let buffer = "";
+  let atSignSeen = false, insideBrackets = false, passwordTokenSeen = false;
+  const special = () => Object.hasOwn(SPECIAL_PORTS, record.scheme);
+  for (let at = 0; at <= points.length; at++) {
+    const c = points[at];
+    switch (state) {
+      case "scheme start":
+        if (c !== EOF && /[a-zA-Z]/.test(c)) {
+          buffer += c.toLowerCase();
+          state = "scheme";
+        } else {
+          state = "no scheme";
+          at--;
+        }
+        break;
+      case "scheme":
+        if (c !== EOF && /[a-zA-Z0-9+\-.]/.test(c)) {
+          buffer += c.toLowerCase();
+        } else if (c === ":") {
+          record.scheme = buffer + ":";
+          buffer = "";
+          if (record.scheme === "file:") {
+            state = "file";
+          } else if (special() && base && base.scheme === record.scheme) {
+            state = "special relative or authority";
+          } else if (special()) {
+            state = "special authority slashes";
+          } else if (points[at + 1] === "/") {
+            state = "path or authority";
+            at++;
+          } else {
+            record.opaque = "";
+            state = "opaque path";
+          }
+        } else {
+          buffer = "";
+          state = "no scheme";
+          at = -1;
+        }
+        break;
+      case "no scheme":
+        if (!base || (base.opaque !== null && c !== "#")) throw failure(base ? "its base cannot have relative URLs" : "");
+        if (base.opaque !== null) {
+          Object.assign(record, { scheme: base.scheme, opaque: base.opaque, query: base.query, fragment: "" });
+          state = "fragment";
+        } else {
+          state = base.scheme === "file:" ? "file" : "relative";
+          at--;
+        }
+        break;
+      case "special relative or authority":
+        if (c === "/" && points[at + 1] === "/") {
+          state = "special authority ignore slashes";
+          at++;
+        } else {
+          state = "relative";
+          at--;
+        }
+        break;
+      case "path or authority":
+        if (c === "/") {
+          state = "authority";
+        } else {
+          state = "path";
+          at--;
+        }
+        break;
+      case "relative":
+        record.scheme = base.scheme;
+        if (c === "/" || (special() && c === "\\")) {
+          state = "relative slash";
+        } else {
+          Object.assign(record, { username: base.username, password: base.password, host: base.host, port: base.port });
+          record.path = [...base.path];
+          record.query = base.query;
+          if (c === "?") {
+            record.query = "";
+            state = "query";
+          } else if (c === "#") {
+            record.fragment = "";
+            state = "fragment";
+          } else if (c !== EOF) {
+            record.query = null;
+            shortenPath(record);
+            state = "path";
+            at--;
+          }
+        }
+        break;
+      case "relative slash":
+        if (special() && (c === "/" || c === "\\")) {
+          state = "special authority ignore slashes";
+        } else if (c === "/") {
+          state = "authority";
+        } else {
+          Object.assign(record, { username: base.username, password: base.password, host: base.host, port: base.port });
+          state = "path";
+          at--;
+        }
+        break;
+      case "special authority slashes":
+        state = "special authority ignore slashes";
+        if (c === "/" && points[at + 1] === "/") at++;
+        else at--;
+        break;
+      case "special authority ignore slashes":
+        if (c !== "/" && c !== "\\") {
+          state = "authority";
+          at--;
+        }
+        break;
+      case "authority":
+        if (c === "@") {
+          if (atSignSeen) buffer = "%40" + buffer;
+          atSignSeen = true;
+          for (const point of buffer) {
+            if (point === ":" && !passwordTokenSeen) {
+              passwordTokenSeen = true;
+              continue;
+            }
+            const encoded = percentEncode(point, USERINFO_SET);
+            if (passwordTokenSeen) record.password += encoded;
+            else record.username += encoded;
+          }
+          buffer = "";
+        } else if (c === EOF || c === "/" || c === "?" || c === "#" || (special() && c === "\\")) {
+          if (atSignSeen && buffer === "") throw failure("credentials without a host");
+          at -= Array.from(buffer).length + 1;
+          buffer = "";
+          state = "host";
+        } else {
+          buffer += c;
+        }
+        break;
+      case "host":
+        if (c === ":" && !insideBrackets) {
+          if (buffer === "") throw failure("a port without a host");
+          record.host = parseHost(buffer, special());
+          buffer = "";
+          state = "port";
+        } else if (c === EOF || c === "/" || c === "?" || c === "#" || (special() && c === "\\")) {
+          at--;
+          if (special() && buffer === "") throw failure("no host");
+          record.host = buffer === "" ? "" : parseHost(buffer, special());
+          buffer = "";
+          state = "path start";
+        } else {
+          if (c === "[") insideBrackets = true;
+          if (c === "]") insideBrackets = false;
+          buffer += c;
+        }
+        break;
+      case "port":
+        if (c !== EOF && c >= "0" && c <= "9") {
+          buffer += c;
+        } else if (c === EOF || c === "/" || c === "?" || c === "#" || (special() && c === "\\")) {
+          if (buffer !== "") {
+            const port = parseInt(buffer, 10);
+            if (port > 65535) throw failure("the port is out of range");
+            record.port = String(port) === SPECIAL_PORTS[record.scheme] ? "" : String(port);
+            buffer = "";
+          }
+          state = "path start";
+          at--;
+        } else {
+          throw failure("the port is not a number");
+        }
+        break;
+      case "file":
+        record.scheme = "file:";
+        record.host = "";
+        if (c === "/" || c === "\\") {
+          state = "file slash";
+        } else if (base && base.scheme === "file:") {
+          record.host = base.host;
+          record.path = [...base.path];
+          record.query = base.query;
+          if (c === "?") {
+            record.query = "";
+            state = "query";
+          } else if (c === "#") {
+            record.fragment = "";
+            state = "fragment";
+          } else if (c !== EOF) {
+            record.query = null;
+            if (!startsWithWindowsLetter(points, at)) shortenPath(record);
+            else record.path = [];
+            state = "path";
+            at--;
+          }
+        } else {
+          state = "path";
+          at--;
+        }
+        break;
+      case "file slash":
+        if (c === "/" || c === "\\") {
+          state = "file host";
+        } else {
+          if (base && base.scheme === "file:") {
+            record.host = base.host;
+            if (!startsWithWindowsLetter(points, at) && base.path.length && isNormalizedWindowsLetter(base.path[0])) {
+              record.path.push(base.path[0]);
+            }
+          }
+          state = "path";
+          at--;
+        }
+        break;
+      case "file host":
+        if (c === EOF || c === "/" || c === "\\" || c === "?" || c === "#") {
+          at--;
+          if (isWindowsLetter(buffer)) {
+            state = "path"; // the drive letter quirk: the buffer becomes the first path segment
+          } else if (buffer === "") {
+            record.host = "";
+            state = "path start";
+          } else {
+            const parsed = parseHost(buffer, true);
+            record.host = parsed === "localhost" ? "" : parsed;
+            buffer = "";
+            state = "path start";
+          }
+        } else {
+          buffer += c;
+        }
+        break;
+      case "path start":
+        if (special()) {
+          state = "path";
+          if (c !== "/" && c !== "\\") at--;
+        } else if (c === "?") {
+          record.query = "";
+          state = "query";
+        } else if (c === "#") {
+          record.fragment = "";
+          state = "fragment";
+        } else if (c !== EOF) {
+          state = "path";
+          if (c !== "/") at--;
+        }
+        break;
+      case "path":
+        if (c === EOF || c === "/" || (special() && c === "\\") || c === "?" || c === "#") {
+          const slash = c === "/" || (special() && c === "\\");
+          if (isDoubleDot(buffer)) {
+            shortenPath(record);
+            if (!slash) record.path.push("");
+          } else if (isSingleDot(buffer) && !slash) {
+            record.path.push("");
+          } else if (!isSingleDot(buffer)) {
+            if (record.scheme === "file:" && record.path.length === 0 && isWindowsLetter(buffer)) {
+              buffer = buffer[0] + ":";
+            }
+            record.path.push(buffer);
+          }
+          buffer = "";
+          if (c === "?") {
+            record.query = "";
+            state = "query";
+          } else if (c === "#") {
+            record.fragment = "";
+            state = "fragment";
+          }
+        } else {
+          buffer += percentEncode(c, PATH_SET);
+        }
+        break;
+      case "opaque path":
+        if (c === "?") {
+          record.query = "";
+          state = "query";
+        } else if (c === "#") {
+          record.fragment = "";
+          state = "fragment";
+        } else if (c === " ") {
+          record.opaque += points[at + 1] === "?" || points[at + 1] === "#" ? "%20" : " ";
+        } else if (c !== EOF) {
+          record.opaque += percentEncode(c, C0_SET);
+        }
+        break;
+      case "query":
+        if (c === "#" || c === EOF) {
+          record.query += percentEncode(buffer, special() ? SPECIAL_QUERY_SET : QUERY_SET);
+          buffer = "";
+          if (c === "#") {
+            record.fragment = "";
+            state = "fragment";
+          }
+        } else {
+          buffer += c;
+        }
+        break;
+      case "fragment":
+        if (c !== EOF) record.fragment += percentEncode(c, FRAGMENT_SET);
+        break;
     }
-    record.scheme = base.scheme;
-    if (/^[/\\]{2}/.test(text) && (special || text.startsWith("//"))) {
-      text = parseAuthority(record, text.slice(2), special, input);
-      return finishPath(record, text, special, splitQuery);
-    }
-    Object.assign(record, { username: base.username, password: base.password, host: base.host, port: base.port });
-    text = splitQuery(text);
-    if (slash.test(text)) {
-      record.path = parsePath(text.slice(1), special);
-    } else if (text === "") {
-      record.path = [...base.path];
-      if (record.query === null && !String(input).includes("?")) record.query = base.query;
-    } else {
-      record.path = parsePath(text, special, base.path.slice(0, -1));
-    }
-    return record;
   }
-  if (record.scheme === "file:") {
-    // file: has an authority only after exactly two slashes ("file:///etc" has an empty host).
-    text = /^[/\\]{2}/.test(text) ? parseAuthority(record, text.slice(2), special, input) : text;
-    record.host ??= "";
-    return finishPath(record, text, special, splitQuery);
-  }
-  if (special || text.startsWith("//")) {
-    if (special) text = text.replace(/^[/\\]*/, "");
-    else text = text.slice(2);
-    text = parseAuthority(record, text, special, input);
-    return finishPath(record, text, special, splitQuery);
-  }
-  text = splitQuery(text);
-  if (text.startsWith("/")) record.path = parsePath(text.slice(1), false);
-  else record.opaque = percentEncode(text, C0_SET);
   return record;
-}
-
-// Parse "user:pass@host:port" off the front of `text` into `record`; return the rest (path, query).
-function parseAuthority(record, text, special, input) {
-  const end = text.search(special ? /[/\\?]/ : /[/?]/);
-  let authority = end >= 0 ? text.slice(0, end) : text;
-  const rest = end >= 0 ? text.slice(end) : "";
-  const at = authority.lastIndexOf("@");
-  if (at >= 0) {
-    const userinfo = authority.slice(0, at);
-    const colon = userinfo.indexOf(":");
-    record.username = percentEncode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, USERINFO_SET);
-    record.password = colon >= 0 ? percentEncode(userinfo.slice(colon + 1), USERINFO_SET) : "";
-    authority = authority.slice(at + 1);
-  }
-  const portMatch = /:([^:\]]*)$/.exec(authority);
-  let hostText = authority;
-  if (portMatch) {
-    hostText = authority.slice(0, portMatch.index);
-    const port = portMatch[1];
-    if (!/^[0-9]*$/.test(port) || Number(port) > 65535) throw new TypeError(`Invalid URL: ${String(input)}`);
-    record.port = port === "" || String(Number(port)) === SPECIAL_PORTS[record.scheme] ? "" : String(Number(port));
-  }
-  if (special && hostText === "" && record.scheme !== "file:") throw new TypeError(`Invalid URL: ${String(input)}`);
-  record.host = hostText === "" ? "" : parseHost(hostText, special);
-  if (record.scheme === "file:" && record.host === "localhost") record.host = "";
-  return rest;
 }
 
 function serialize(record, withFragment = true) {
@@ -519,7 +738,8 @@ export class URL {
   constructor(url, base = undefined) {
     const baseRecord = base === undefined ? null : base instanceof URL ? base.#record : parse(base, null);
     this.#record = parse(url, baseRecord);
-    this.#params = new URLSearchParams(this.#record.query || "");
+    this.#params = new URLSearchParams();
+    URLSearchParams._reset(this.#params, this.#record.query || "");
     linkedUrl.set(this.#params, this);
   }
 
