@@ -34,14 +34,15 @@ def test_the_config_reference_is_a_valid_config_that_names_every_setting(tmp_pat
     assert config.kv_namespace is not None
     assert config.http_requests.allowed_hosts
     settings = {field.name for kind in (Limits, HttpRequests) for field in dataclasses.fields(kind)}
-    settings |= {"name", "version", "isolation", "max_requests", "[vars]", "[data.kv]", "namespace", "binding"}
+    settings |= {"name", "version", "isolation", "max_requests", "compatibility_flags", "[vars]", "[data.kv]"}
+    settings |= {"namespace", "binding"}
     settings |= {"[[folders]]", "from", "to", "writable", "[features.http_requests]", "[limits]"}
     missing = sorted(
         setting for setting in settings if not re.search(rf"^\s*{re.escape(setting)}(?=[\s=]|$)", reference, re.M)
     )
     assert not missing, f"the config reference does not show: {missing}"
     assert {field.name for field in dataclasses.fields(WorkerConfig)} - {"file"} <= {
-        "name", "version", "isolation", "max_requests", "vars", "kv_namespace", "kv_binding", "folders",
-        "http_requests", "limits",
+        "name", "version", "isolation", "max_requests", "compatibility_flags", "vars", "kv_namespace", "kv_binding",
+        "folders", "http_requests", "limits",
     }  # fmt: skip
     assert {field.name for field in dataclasses.fields(Mount)} == {"source", "guest", "writable"}
