@@ -33,6 +33,10 @@ export function sourceFromWire(text, base64) {
   return text === "" ? null : { text };
 }
 
+function wireOf(source) {
+  return "text" in source ? { data: source.text, base64: false } : { data: bytesToBase64(source.bytes), base64: true };
+}
+
 // The base of Request and Response: body, text/json/arrayBuffer/bytes/formData, each usable once.
 export class BodyHolder {
   #source = null;
@@ -121,13 +125,14 @@ export class BodyHolder {
     return "text" in source ? encoder.encode(source.text) : source.bytes;
   }
 
-  // For the wire (host JSON): a string body as text, bytes (and a stream, read to its end) as base64.
-  async _wireBody() {
-    let source = this.#source;
+  // For the wire (host JSON): a string body as text, bytes as base64; a stream is read to its end first, so for it
+  // the answer is a promise (the others answer at once: the path of almost every response).
+  _wireBody() {
+    const source = this.#source;
     if (!source) return { data: "", base64: false };
     this.#used = true;
-    if ("stream" in source) source = { bytes: await readAllBytes(source.stream) };
-    return "text" in source ? { data: source.text, base64: false } : { data: bytesToBase64(source.bytes), base64: true };
+    if ("stream" in source) return readAllBytes(source.stream).then((bytes) => wireOf({ bytes }));
+    return wireOf(source);
   }
 
   // A copy of the body for clone(): a stream is teed (this body keeps one branch).

@@ -36,7 +36,7 @@ export class Request extends BodyHolder {
       this.#headers = Headers._fromWire(init.headers || {});
       this.#redirect = "follow";
       this.#params = Object.freeze({ ...(init.params || {}) });
-      this.#cf = Object.freeze({ ...(init.cf || {}) });
+      this.#cf = Object.freeze(init.cf || {});
       this._initBody(sourceFromWire(init.body || "", init.body_base64));
       return;
     }

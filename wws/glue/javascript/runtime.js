@@ -127,10 +127,14 @@ export async function handle(json) {
     throw new TypeError(`the fetch handler must return a Response, not ${describe(response)}`);
   }
   if (response.type === "error") throw new TypeError("the fetch handler returned Response.error()");
-  // The body is read while waitUntil() work runs: a stream may be written by that work.
-  const [body, settled] = await Promise.all([response._wireBody(), Promise.allSettled(waits)]);
-  for (const result of settled) {
-    if (result.status === "rejected") console.error("waitUntil() promise rejected:", result.reason);
+  let body = response._wireBody();
+  if (waits.length || body instanceof Promise) {
+    // A stream body is read while waitUntil() work runs: that work may be what writes it.
+    const [wire, settled] = await Promise.all([body, Promise.allSettled(waits)]);
+    for (const result of settled) {
+      if (result.status === "rejected") console.error("waitUntil() promise rejected:", result.reason);
+    }
+    body = wire;
   }
   flushCache();
   return JSON.stringify({
