@@ -20,10 +20,21 @@ if [[ -f "$output" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
     exit 0
 fi
 
+# What the build needs, checked first so that a missing tool says so (the compiles run in parallel, in the background).
+libc="$(clang --target=wasm32-wasi -print-file-name=libc.a 2>/dev/null || true)"
+if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null || [[ ! -f "$libc" ]]; then
+    echo "error: building the JavaScript engine needs clang, lld and wasi-libc for wasm32-wasi" >&2
+    echo "       (Debian/Ubuntu: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)" >&2
+    exit 1
+fi
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "Downloading quickjs-ng $QUICKJS_NG_VERSION (source) from PyPI..."
-python3 -m pip download --quiet --disable-pip-version-check --no-binary :all: --no-deps \
+# Any pip will do (a build environment of `python -m build` has none of its own; the caller's is on PATH).
+if python3 -m pip --version >/dev/null 2>&1; then pip=(python3 -m pip); elif command -v pip3 >/dev/null; then pip=(pip3)
+else echo "error: building the JavaScript engine needs pip (to download the QuickJS-NG source)" >&2; exit 1; fi
+"${pip[@]}" download --quiet --disable-pip-version-check --no-binary :all: --no-deps \
     "quickjs-ng==$QUICKJS_NG_VERSION" -d "$work"
 archive="$work/quickjs_ng-$QUICKJS_NG_VERSION.tar.gz"
 echo "$QUICKJS_NG_SHA256  $archive" | sha256sum --check --quiet
@@ -41,7 +52,7 @@ for unit in "$harness" "$src/libregexp.c" "$src/libunicode.c" "$src/dtoa.c"; do
     clang "${flags[@]}" -c "$unit" -o "$object" &
     objects+=("$object")
 done
-wait
+for job in $(jobs -p); do wait "$job"; done
 clang --target=wasm32-wasi -mexec-model=reactor "${objects[@]}" -o "$work/quickjs.wasm" \
     -Wl,-z,stack-size=1048576 -Wl,--stack-first -Wl,--strip-debug -lwasi-emulated-signal
 mv "$work/quickjs.wasm" "$output"

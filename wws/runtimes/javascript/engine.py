@@ -7,6 +7,7 @@ rebuilt engine or an edited glue file re-prepares and re-initialises every worke
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 
 import blake3
@@ -15,6 +16,9 @@ from wws.errors import LoadError
 from wws.wasm import reader as snapshot
 
 ENGINE_FILE = Path(__file__).with_name("quickjs.wasm")
+INPUTS_FILE = Path(__file__).with_name("quickjs.wasm.inputs")
+"""Written by the build beside the engine: `quickjs-ng <version> <sha256 of its source package> <sha256 of engine.c>
+<sha256 of the build script>`."""
 GLUE_FOLDER = Path(__file__).parents[2] / "glue" / "javascript"
 GLUE_SUFFIX = ".js"
 BUILD_COMMAND = "bash scripts/build-quickjs.sh"
@@ -42,6 +46,19 @@ def fingerprint() -> str:
     for path in glue_files():
         hasher.update(path.name.encode() + b"\0" + path.read_bytes())
     return hasher.hexdigest()[:32]
+
+
+def provenance() -> str:
+    """Which engine this is, for `wws --version`: QuickJS-NG's version and source sha256, and the engine's sha256."""
+    try:
+        engine = hashlib.sha256(ENGINE_FILE.read_bytes()).hexdigest()
+    except OSError:
+        return f"not built (run `{BUILD_COMMAND}`)"
+    try:
+        name, version, source, *_ = INPUTS_FILE.read_text().split()
+    except (OSError, ValueError):
+        return f"quickjs.wasm sha256 {engine} (its build record is missing)"
+    return f"{name} {version} (source sha256 {source}), quickjs.wasm sha256 {engine}"
 
 
 @functools.cache

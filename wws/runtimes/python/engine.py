@@ -75,6 +75,14 @@ def fingerprint() -> str:
     return hasher.hexdigest()
 
 
+def provenance() -> str:
+    """Which engine Python workers get, for `wws --version`: componentize-py's version and checked sha256 (the
+    engine is built from it on the first Python worker, into the cache)."""
+    pinned = COMPONENTIZE_PY_SHA256.get(platform.machine().lower())
+    checked = f"binary sha256 {pinned}" if pinned else f"binary not checked on {platform.machine()}"
+    return f"componentize-py {COMPONENTIZE_PY_VERSION} ({checked}), built on first use into {engine_folder()}"
+
+
 def engine_folder() -> Path:
     return cache_dir() / "python" / fingerprint()[:32]
 
