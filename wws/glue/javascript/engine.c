@@ -33,6 +33,10 @@ WWS_IMPORT("host_result") int32_t wws_host_result(char *answer, int32_t length);
 #define STACK_MARGIN (512 * 1024) /* below QuickJS's limit: unchecked C frames, and wasmtime's 2 MiB native stack
                                     (about 3 native bytes per linear byte) must not run out first */
 #define GC_HEADROOM (8 * 1024 * 1024) /* a short request never collects: a cycle walks (and so copies) every page */
+#define HEAP_HEADROOM (128 * 1024) /* free heap left in the image, so that a short request allocates without growing
+                                      the memory (an instance that grew is dropped, not recycled): without it, how
+                                      much room a request finds depends on where the glue's last object happened to
+                                      end */
 #define MAX_SLEEP_MS 1e9          /* about 11 days: longer waits are cut to it (the host's deadline comes first) */
 
 static JSRuntime *rt;
@@ -484,6 +488,8 @@ WWS_EXPORT("wws_init") int wws_init(void) {
         return 1;
     JS_RunGC(rt);
     JS_SetGCThreshold(rt, rt->malloc_state.malloc_size + GC_HEADROOM);
+    void *volatile reserve = malloc(HEAP_HEADROOM); /* volatile: the compiler may not drop the pair */
+    free(reserve); /* the allocator keeps the memory it took: the image ends with this much free heap */
     return 0;
 }
 

@@ -587,12 +587,25 @@ export class TransformStream {
   }
 }
 
-export class TextEncoderStream {
+// A TransformStream seen as its two ends (TextEncoderStream and TextDecoderStream are such pairs).
+class TransformPair {
   #stream;
+  constructor(transformer) {
+    this.#stream = new TransformStream(transformer);
+  }
+  get readable() {
+    return this.#stream.readable;
+  }
+  get writable() {
+    return this.#stream.writable;
+  }
+}
+
+export class TextEncoderStream extends TransformPair {
   constructor() {
     const encoder = new TextEncoder();
-    let pending = "";
-    this.#stream = new TransformStream({
+    let pending = ""; // a high surrogate whose pair is in the next chunk
+    super({
       transform(chunk, controller) {
         let text = pending + String(chunk);
         pending = "";
@@ -611,21 +624,13 @@ export class TextEncoderStream {
   get encoding() {
     return "utf-8";
   }
-  get readable() {
-    return this.#stream.readable;
-  }
-  get writable() {
-    return this.#stream.writable;
-  }
 }
 
-export class TextDecoderStream {
-  #stream;
+export class TextDecoderStream extends TransformPair {
   #decoder;
   constructor(label = "utf-8", options = {}) {
     const decoder = new TextDecoder(label, options);
-    this.#decoder = decoder;
-    this.#stream = new TransformStream({
+    super({
       transform(chunk, controller) {
         const text = decoder.decode(chunk, { stream: true });
         if (text) controller.enqueue(text);
@@ -635,6 +640,7 @@ export class TextDecoderStream {
         if (text) controller.enqueue(text);
       },
     });
+    this.#decoder = decoder;
   }
   get encoding() {
     return this.#decoder.encoding;
@@ -644,12 +650,6 @@ export class TextDecoderStream {
   }
   get ignoreBOM() {
     return this.#decoder.ignoreBOM;
-  }
-  get readable() {
-    return this.#stream.readable;
-  }
-  get writable() {
-    return this.#stream.writable;
   }
 }
 

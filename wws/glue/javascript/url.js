@@ -290,6 +290,17 @@ function parse(input, base) {
   let buffer = "";
   let atSignSeen = false, insideBrackets = false, passwordTokenSeen = false;
   const special = () => Object.hasOwn(SPECIAL_PORTS, record.scheme);
+  // From several states, "?" starts the query and "#" the fragment; true when `c` was one of them.
+  const startsQueryOrFragment = (c) => {
+    if (c === "?") {
+      record.query = "";
+      state = "query";
+    } else if (c === "#") {
+      record.fragment = "";
+      state = "fragment";
+    }
+    return c === "?" || c === "#";
+  };
   for (let at = 0; at <= points.length; at++) {
     const c = points[at];
     switch (state) {
@@ -362,13 +373,7 @@ function parse(input, base) {
           Object.assign(record, { username: base.username, password: base.password, host: base.host, port: base.port });
           record.path = [...base.path];
           record.query = base.query;
-          if (c === "?") {
-            record.query = "";
-            state = "query";
-          } else if (c === "#") {
-            record.fragment = "";
-            state = "fragment";
-          } else if (c !== EOF) {
+          if (!startsQueryOrFragment(c) && c !== EOF) {
             record.query = null;
             shortenPath(record);
             state = "path";
@@ -464,13 +469,7 @@ function parse(input, base) {
           record.host = base.host;
           record.path = [...base.path];
           record.query = base.query;
-          if (c === "?") {
-            record.query = "";
-            state = "query";
-          } else if (c === "#") {
-            record.fragment = "";
-            state = "fragment";
-          } else if (c !== EOF) {
+          if (!startsQueryOrFragment(c) && c !== EOF) {
             record.query = null;
             if (!startsWithWindowsLetter(points, at)) shortenPath(record);
             else record.path = [];
@@ -518,13 +517,7 @@ function parse(input, base) {
         if (special()) {
           state = "path";
           if (c !== "/" && c !== "\\") at--;
-        } else if (c === "?") {
-          record.query = "";
-          state = "query";
-        } else if (c === "#") {
-          record.fragment = "";
-          state = "fragment";
-        } else if (c !== EOF) {
+        } else if (!startsQueryOrFragment(c) && c !== EOF) {
           state = "path";
           if (c !== "/") at--;
         }
@@ -544,27 +537,15 @@ function parse(input, base) {
             record.path.push(buffer);
           }
           buffer = "";
-          if (c === "?") {
-            record.query = "";
-            state = "query";
-          } else if (c === "#") {
-            record.fragment = "";
-            state = "fragment";
-          }
+          startsQueryOrFragment(c);
         } else {
           buffer += percentEncode(c, PATH_SET);
         }
         break;
       case "opaque path":
-        if (c === "?") {
-          record.query = "";
-          state = "query";
-        } else if (c === "#") {
-          record.fragment = "";
-          state = "fragment";
-        } else if (c === " ") {
+        if (c === " ") {
           record.opaque += points[at + 1] === "?" || points[at + 1] === "#" ? "%20" : " ";
-        } else if (c !== EOF) {
+        } else if (c !== EOF && !startsQueryOrFragment(c)) {
           record.opaque += percentEncode(c, C0_SET);
         }
         break;
