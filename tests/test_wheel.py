@@ -9,13 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.server.conftest import free_port
+from tests.server.conftest import serving
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -41,10 +40,8 @@ def test_the_wheel_serves_every_language_from_a_fresh_virtualenv(
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheels[0], cwd=tmp_path)
-    environment = {
-        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV", "WWS_CACHE_DIR")
-    }
-    environment["WWS_CACHE_DIR"] = str(tmp_path / "cache")
+    # The virtualenv's wws, with a fresh cache (the Python engine is built at first use) and nothing of the checkout.
+    environment = {**os.environ, "PYTHONPATH": "", "VIRTUAL_ENV": str(venv), "WWS_CACHE_DIR": str(tmp_path / "cache")}
     where = _run(venv / "bin" / "python", "-c", "import wws; print(wws.__file__)", cwd=tmp_path, env=environment)
     assert Path(where.strip()).is_relative_to(venv), where
 
@@ -61,35 +58,14 @@ def test_the_wheel_serves_every_language_from_a_fresh_virtualenv(
     (project / "hp.py").write_text('def worker(request):\n    return Response("hi from Python")\n')
     shutil.copyfile(native_modules["whoami"], project / "native.wasm")
     (project / "native.toml").write_text('[vars]\nROUTE = "/native"\n')
-    port = free_port()
-    server = subprocess.Popen(
-        [venv / "bin" / "wws", "serve", project, "--port", str(port), "--workers", "1"],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/hi", timeout=5)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "wws serve stopped"
-                assert time.monotonic() < deadline, "wws serve did not start within a minute"
-                time.sleep(0.2)
+    installed_wws = (str(venv / "bin" / "wws"),)
+    with serving(project, "--workers", "1", env=environment, wws=installed_wws, cwd=tmp_path) as (base, _):
         javascript = httpx.get(base + "/hi", timeout=30)
         python = httpx.get(base + "/hp", timeout=600)  # the first Python worker builds the engine (no compiler)
         native = httpx.get(base + "/native", timeout=30)
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert (javascript.status_code, javascript.text) == (200, "hi from JavaScript"), output[-3000:]
-    assert (python.status_code, python.text) == (200, "hi from Python"), output[-3000:]
-    assert native.status_code == 200, output[-3000:]
+    assert (javascript.status_code, javascript.text) == (200, "hi from JavaScript")
+    assert (python.status_code, python.text) == (200, "hi from Python")
+    assert native.status_code == 200
     assert "/native" in native.text
 
 

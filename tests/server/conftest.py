@@ -111,14 +111,22 @@ def running(app: Starlette, port: int | None = None, http_limits: HttpLimits | N
 
 @contextlib.contextmanager
 def serving(
-    project: Path, *options: str, env: dict[str, str] | None = None, port: int | None = None
+    project: Path,
+    *options: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    wws: tuple[str, ...] = (sys.executable, "-m", "wws"),
+    cwd: Path | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A real `wws serve PROJECT` process (with `options`, and `env` added to the environment), once it answers;
-    yields its base URL and the process; terminates it at the end unless the test did."""
+    """A real `wws serve PROJECT` process (with `options`, and `env` added to the environment; `wws` the command,
+    run in `cwd`), once it answers; yields its base URL and the process; terminates it at the end unless the test
+    did."""
     port = port or free_port()
-    command = [sys.executable, "-m", "wws", "serve", str(project), "--port", str(port), *options]
+    command = [*wws, "serve", str(project), "--port", str(port), *options]
     environment = {**os.environ, **(env or {})}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

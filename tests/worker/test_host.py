@@ -86,7 +86,7 @@ def test_host_fetch_sends_and_receives_binary_bodies(worker: Worker, origin: str
         ({"op": "http.fetch", "url": "http://127.0.0.1:1/", "method": "DELETE"}, "DELETE is not an allowed method"),
         ({"op": "nope"}, "unknown host call 'nope'"),
         ({"op": "crypto.digest", "algorithm": "SHA-3", "data": ""}, "unsupported hash 'SHA-3'"),
-        ({"op": "crypto.hmac", "hash": "SHA-256", "key": "%%", "data": ""}, "key must be base64"),
+        ({"op": "crypto.hmac", "hash": "SHA-256", "key": "%%", "data": ""}, "'key' is not valid base64"),
         ({"op": "kv.get"}, "'key' must be a string"),
         (b"not json", "must be JSON"),
         ([1, 2], "must be a JSON object"),

@@ -169,11 +169,12 @@ def _hash(args: dict[str, Any], name: str) -> str:
     return _HASHES[algorithm]
 
 
-def _bytes(args: dict[str, Any], name: str) -> bytes:
+def _bytes(args: dict[str, Any], name: str, default: str | None = None) -> bytes:
+    """The bytes of base64 argument `name` (a required one unless `default` is given)."""
     try:
-        return base64.b64decode(_text(args, name), validate=True)
+        return base64.b64decode(_text(args, name, default), validate=True)
     except (binascii.Error, ValueError):
-        raise HostCallError(f"{name} must be base64") from None
+        raise HostCallError(f"'{name}' is not valid base64") from None
 
 
 def _b64(data: bytes) -> str:
@@ -197,14 +198,7 @@ def _fetch_request(args: dict[str, Any]) -> FetchRequest:
         if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(item, str) for item in pair)):
             raise HostCallError("'headers' must be an object of strings or a list of [name, value] pairs")
         headers.append((pair[0].lower(), pair[1]))
-    body_text = _text(args, "body", "")
-    if args.get("body_base64"):
-        try:
-            body = base64.b64decode(body_text, validate=True)
-        except (binascii.Error, ValueError):
-            raise HostCallError("'body' is not valid base64") from None
-    else:
-        body = body_text.encode()
+    body = _bytes(args, "body", "") if args.get("body_base64") else _text(args, "body", "").encode()
     return FetchRequest(_text(args, "url"), _text(args, "method", "GET").upper(), tuple(headers), body)
 
 
@@ -215,5 +209,5 @@ def _fetch_answer(response: FetchResponse) -> dict[str, Any]:
     try:
         answer["body"], answer["body_base64"] = response.body.decode("utf-8"), False
     except UnicodeDecodeError:
-        answer["body"], answer["body_base64"] = base64.b64encode(response.body).decode("ascii"), True
+        answer["body"], answer["body_base64"] = _b64(response.body), True
     return answer

@@ -70,8 +70,7 @@ export class BodyHolder {
     return this.#stream;
   }
 
-  _newBodyStream(source) {
-    void source;
+  _newBodyStream(_source) {
     return new BodyStream(this);
   }
 

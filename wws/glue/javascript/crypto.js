@@ -1,7 +1,7 @@
 // crypto: getRandomValues and randomUUID from the host's entropy (WASI random_get: fresh in every request, never
 // frozen into the pre-initialised image), and crypto.subtle's digests and HMAC, computed by the host (Python's
 // hashlib and hmac), never in JavaScript. Other algorithms reject with NotSupportedError, naming the algorithm.
-import { base64ToBytes, bytesToBase64, toUint8Array } from "./encoding.js";
+import { base64ToBytes, base64UrlToBytes, bytesToBase64, bytesToBase64Url, toUint8Array } from "./encoding.js";
 import { host, random } from "./natives.js";
 
 const INTEGER_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
@@ -106,11 +106,6 @@ function makeHmacKey(secret, algorithm, extractable, usages) {
   return new CryptoKey(secret, { name: "HMAC", hash: { name: hash }, length }, extractable, usages);
 }
 
-function fromBase64Url(text) {
-  const base64 = String(text).replace(/-/g, "+").replace(/_/g, "/");
-  return base64ToBytes(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
-}
-
 class SubtleCrypto {
   async digest(algorithm, data) {
     const name = hashName(algorithm);
@@ -124,7 +119,7 @@ class SubtleCrypto {
     if (format === "raw") return makeHmacKey(bufferSource(keyData, "importKey: the key").slice(), algorithm, extractable, usages);
     if (format === "jwk") {
       if (keyData?.kty !== "oct" || typeof keyData.k !== "string") throw new DOMException("a JWK HMAC key needs kty \"oct\" and k", "DataError");
-      return makeHmacKey(fromBase64Url(keyData.k), algorithm, extractable, usages);
+      return makeHmacKey(base64UrlToBytes(keyData.k), algorithm, extractable, usages);
     }
     throw notSupported(`importKey in the "${format}" format`);
   }
@@ -135,9 +130,8 @@ class SubtleCrypto {
     if (!key.extractable) throw new DOMException("the key is not extractable", "InvalidAccessError");
     if (format === "raw") return secret.slice().buffer;
     if (format === "jwk") {
-      const k = bytesToBase64(secret).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
       const alg = `HS${key.algorithm.hash.name.slice(4)}`;
-      return { kty: "oct", k, alg, key_ops: [...key.usages], ext: true };
+      return { kty: "oct", k: bytesToBase64Url(secret), alg, key_ops: [...key.usages], ext: true };
     }
     throw notSupported(`exportKey in the "${format}" format`);
   }

@@ -113,5 +113,15 @@ export function base64ToBytes(text) {
   return bytes;
 }
 
+export function bytesToBase64Url(bytes) {
+  return bytesToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+// Base64 in either alphabet (+/ or -_), padded or not.
+export function base64UrlToBytes(text) {
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return base64ToBytes(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+}
+
 export const encoder = new TextEncoder();
 export const decoder = new TextDecoder();

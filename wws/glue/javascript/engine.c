@@ -452,16 +452,13 @@ WWS_EXPORT("wws_init") int wws_init(void) {
         return report_exception();
     char **names = NULL, *buffer = NULL;
     size_t count = module_names(&names, &buffer);
-    JSValue worker = JS_EXCEPTION;
-    for (size_t index = 1; index <= count; index++) {
-        JSValue loaded = load_and_wait(names[index % count]); /* the preloads, then the worker (argv[0]) */
-        if (index < count && !JS_IsException(loaded)) {
-            JS_FreeValue(ctx, loaded);
-            continue;
-        }
-        worker = loaded;
-        break;
+    int failed = 0;
+    for (size_t index = 1; index < count && !failed; index++) { /* the preloads first */
+        JSValue preloaded = load_and_wait(names[index]);
+        failed = JS_IsException(preloaded);
+        JS_FreeValue(ctx, preloaded);
     }
+    JSValue worker = count == 0 || failed ? JS_EXCEPTION : load_and_wait(names[0]);
     free(names);
     free(buffer);
     if (count == 0) {

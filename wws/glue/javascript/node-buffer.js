@@ -1,7 +1,7 @@
 // `node:buffer`, as Cloudflare's nodejs_compat offers it: Buffer, a Uint8Array with Node's encodings (utf8, hex,
 // base64, base64url, latin1/binary, ascii, utf16le/ucs2) and the methods handlers use. Loaded only by workers that
 // import it or set `compatibility_flags = ["nodejs_compat"]` (which makes `Buffer` a global).
-import { base64ToBytes, bytesToBase64, toUint8Array } from "./encoding.js";
+import { base64UrlToBytes, bytesToBase64, bytesToBase64Url, toUint8Array } from "./encoding.js";
 import { utf8Decode, utf8Encode } from "./natives.js";
 
 const ENCODINGS = new Map([
@@ -41,9 +41,8 @@ function encode(string, encoding) {
     }
     case "base64":
     case "base64url": {
-      let text = string.replace(/[^A-Za-z0-9+/\-_]/g, "").replace(/-/g, "+").replace(/_/g, "/");
-      if (text.length % 4 === 1) text = text.slice(0, -1);
-      return base64ToBytes(text + "=".repeat((4 - (text.length % 4)) % 4));
+      const text = string.replace(/[^A-Za-z0-9+/\-_]/g, "");
+      return base64UrlToBytes(text.length % 4 === 1 ? text.slice(0, -1) : text);
     }
     case "latin1":
     case "ascii":
@@ -78,7 +77,7 @@ function decode(bytes, encoding) {
     case "base64":
       return bytesToBase64(bytes);
     case "base64url":
-      return bytesToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      return bytesToBase64Url(bytes);
     case "latin1":
       return charCodes(bytes);
     case "ascii":

@@ -653,7 +653,7 @@ export class TextDecoderStream extends TransformPair {
   }
 }
 
-export class CountQueuingStrategy {
+class QueuingStrategy {
   #highWaterMark;
   constructor({ highWaterMark }) {
     this.#highWaterMark = highWaterMark;
@@ -661,19 +661,15 @@ export class CountQueuingStrategy {
   get highWaterMark() {
     return this.#highWaterMark;
   }
+}
+
+export class CountQueuingStrategy extends QueuingStrategy {
   get size() {
     return () => 1;
   }
 }
 
-export class ByteLengthQueuingStrategy {
-  #highWaterMark;
-  constructor({ highWaterMark }) {
-    this.#highWaterMark = highWaterMark;
-  }
-  get highWaterMark() {
-    return this.#highWaterMark;
-  }
+export class ByteLengthQueuingStrategy extends QueuingStrategy {
   get size() {
     return (chunk) => chunk.byteLength;
   }

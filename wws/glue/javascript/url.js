@@ -44,7 +44,9 @@ function percentEncode(text, set) {
   return out;
 }
 
+// The UTF-8 decoding of the percent-decoded bytes of `text`; invalid sequences become U+FFFD (which hosts refuse).
 function percentDecode(text) {
+  if (!text.includes("%")) return text.toWellFormed();
   const bytes = [];
   for (let index = 0; index < text.length; index++) {
     const char = text[index];
@@ -200,11 +202,6 @@ function parseIPv6(text) {
   return `[${out}]`;
 }
 
-// The UTF-8 decoding of percent-decoded bytes, invalid sequences replaced by U+FFFD (which hosts then refuse).
-function percentDecodeToText(text) {
-  return text.includes("%") ? percentDecode(text) : text;
-}
-
 function parseHost(input, special) {
   if (input.startsWith("[")) {
     if (!input.endsWith("]")) throw new TypeError(`Invalid URL: "${input}" lacks its closing "]"`);
@@ -214,7 +211,7 @@ function parseHost(input, special) {
     if (FORBIDDEN_HOST.test(input)) throw new TypeError(`Invalid URL: the host "${input}" has a forbidden character`);
     return percentEncode(input, C0_SET);
   }
-  const domain = domainToASCII(percentDecodeToText(input));
+  const domain = domainToASCII(percentDecode(input));
   if (domain === "" || FORBIDDEN_DOMAIN.test(domain)) {
     throw new TypeError(`Invalid URL: the host "${input}" has a forbidden character`);
   }
