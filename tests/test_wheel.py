@@ -38,10 +38,11 @@ def test_the_wheel_serves_every_language_from_a_fresh_virtualenv(
     assert list(dist.glob("wws-*.tar.gz")), "no sdist"
 
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
-    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheels[0], cwd=tmp_path)
-    # The virtualenv's wws, with a fresh cache (the Python engine is built at first use) and nothing of the checkout.
+    # The virtualenv's wws, with a fresh cache (the Python engine is built at first use) and nothing of the checkout
+    # (with the checkout on PYTHONPATH, pip would find wws installed and install nothing).
     environment = {**os.environ, "PYTHONPATH": "", "VIRTUAL_ENV": str(venv), "WWS_CACHE_DIR": str(tmp_path / "cache")}
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheels[0], cwd=tmp_path, env=environment)
     where = _run(venv / "bin" / "python", "-c", "import wws; print(wws.__file__)", cwd=tmp_path, env=environment)
     assert Path(where.strip()).is_relative_to(venv), where
 
