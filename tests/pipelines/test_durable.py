@@ -49,16 +49,24 @@ def background(project: Path, *arguments: str) -> Iterator[subprocess.Popen[str]
 
 
 @pytest.mark.slow
-def test_a_run_killed_during_a_step_resumes_without_running_finished_steps_again(project: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["killed", "interrupted"])
+def test_a_run_killed_or_interrupted_during_a_step_resumes_without_running_finished_steps_again(
+    project: Path, stop: signal.Signals
+) -> None:
     plan = str(project / "pipelines" / "resume.json")
     with background(project, "run", plan, "--input", "1", "--run-id", "resumable") as first:
         deadline = time.monotonic() + 60
-        while counts(project)["b"] != "1":  # b has started (its first execution waits 20 s): kill the process now
+        while counts(project)["b"] != "1":  # b has started (its first execution waits 20 s): stop the process now
             assert first.poll() is None, first.communicate()
             assert time.monotonic() < deadline, "step b never started"
             time.sleep(0.05)
-        first.send_signal(signal.SIGKILL)
+        first.send_signal(stop)
+        _, stderr = first.communicate(timeout=30)
     assert counts(project) == {"a": "1", "b": "1", "c": None}
+    if stop == signal.SIGINT:  # Ctrl-C: no traceback, and the way to go on
+        assert first.returncode == 130
+        assert "Traceback" not in stderr, stderr
+        assert "interrupted: run resumable is unfinished; this command with --run-id resumable resumes it" in stderr
 
     second = wws(project, "run", plan, "--input", "1", "--run-id", "resumable")
     output, errors = second.communicate(timeout=120)

@@ -269,18 +269,23 @@ def test_an_edited_plan_serves_the_next_run_while_a_started_run_keeps_its_versio
 
 
 @pytest.mark.slow
-def test_a_run_cut_off_by_the_death_of_its_server_resumes_when_a_server_starts_again(
-    tmp_path: Path, native_modules: dict[str, Path]
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_a_run_cut_off_by_the_death_or_stop_of_its_server_resumes_when_a_server_starts_again(
+    tmp_path: Path, native_modules: dict[str, Path], stop: signal.Signals
 ) -> None:
     project = make_project(tmp_path, native_modules)
     with serving(project) as (base, process):
         run_id = httpx.post(f"{base}{API}/resume/runs", json=1).json()["run_id"]
         deadline = time.monotonic() + 60
-        while counts(project)["b"] != "1":  # b started (its first execution waits 20 s): kill the server now
+        while counts(project)["b"] != "1":  # b started (its first execution waits 20 s): stop the server now
             assert time.monotonic() < deadline, "step b never started"
             time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=30)
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=30)
+    if stop == signal.SIGTERM:  # a stop (a deploy, a restart) is no failure: the operator is told what waits
+        assert "Traceback" not in stderr, stderr
+        assert "stopped with 1 unfinished run, for the next process to resume" in stderr
+        assert run_id in stderr
     with serving(project) as (base, _):
         record = wait_for(base + API, run_id)
         assert record["status"] == "completed"
@@ -412,7 +417,10 @@ def test_a_wait_step_not_resolved_in_time_fails_and_its_failure_edges_apply(
 
 
 @pytest.mark.slow
-def test_a_wait_survives_the_death_of_its_server(tmp_path: Path, native_modules: dict[str, Path]) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_a_wait_survives_the_death_or_stop_of_its_server(
+    tmp_path: Path, native_modules: dict[str, Path], stop: signal.Signals
+) -> None:
     project = make_project(tmp_path, native_modules)
     wait_plan(project, 60_000)
     with serving(project) as (base, process):
@@ -422,7 +430,7 @@ def test_a_wait_survives_the_death_of_its_server(tmp_path: Path, native_modules:
         while httpx.get(f"{base}{API}/runs/{run_id}").json()["steps"]["other"]["status"] != "completed":
             assert time.monotonic() < waiting_other
             time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
+        process.send_signal(stop)
         process.communicate(timeout=30)
     with serving(project) as (base, _):
         api = base + API

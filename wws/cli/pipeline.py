@@ -122,8 +122,15 @@ def run(plan: Path, input_text: str | None, run_id: str | None, project: Path, d
         raise click.BadParameter("letters, digits, '.', '-' and '_' (at most 200)", param_hint="--run-id")
     run_input = _read_input(input_text)
     resolve_secrets(loaded, project.resolve())  # a secret set nowhere stops here, before a run exists
-    with _durable(project, database) as runs:
-        record = runs.run(loaded, plan.read_text(encoding="utf-8"), run_input, run_id)
+    from wws.pipelines.durable import new_run_id  # noqa: PLC0415 - DBOS is slow to import: only for these commands
+
+    run_id = run_id or new_run_id(loaded.id)
+    try:
+        with _durable(project, database) as runs:
+            record = runs.run(loaded, plan.read_text(encoding="utf-8"), run_input, run_id)
+    except KeyboardInterrupt:  # the run stays unfinished (see PipelineRuns.close): say how to go on with it
+        click.echo(f"interrupted: run {run_id} is unfinished; this command with --run-id {run_id} resumes it", err=True)
+        raise SystemExit(130) from None
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     raise SystemExit(0 if record["status"] == "completed" else 1)
 

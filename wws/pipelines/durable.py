@@ -15,6 +15,7 @@ project never take each other's live runs; DBOS's queue hands a recovered run to
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -89,6 +90,7 @@ class PipelineRuns:
         self._aborted: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self._heartbeats: Heartbeats | None = None
+        self._dbos: DBOS | None = None
         self._queue: Queue | None = None
         """Postgres: the queue runs go through, for any process to take; SQLite: none, a run starts where it is
         submitted (one host: the processes share its work through the requests they get)."""
@@ -117,7 +119,7 @@ class PipelineRuns:
             logging.getLogger("dbos").addFilter(_quiet_cancels)
             if self.database_url.startswith("sqlite:///"):
                 _write_ahead_log(Path(self.database_url.removeprefix("sqlite:///")))
-            dbos = DBOS(config=config)
+            dbos = self._dbos = DBOS(config=config)
             DBOS.launch()
             if self.database_url.startswith("sqlite:///"):
                 _sync_at_checkpoints(dbos._sys_db.engine)
@@ -160,17 +162,55 @@ class PipelineRuns:
                 log.exception("looking for the runs of dead processes failed")
 
     def close(self) -> None:
+        """Stop: the runs going on in this process are left unfinished, as a crash would leave them, and the next
+        process (or another one sharing the runs) resumes them; the steps they were running run again."""
         self._stopping.set()
         if self._sweeper.is_alive():
             self._sweeper.join()
+        cut_off = self._leave_unfinished()
         if self._heartbeats is not None:
             with contextlib.suppress(Exception):  # the database is gone: the others see this process stop beating
                 self._heartbeats.stop()
             self._heartbeats = None
         DBOS.destroy()
+        self._wait_for_workflow_threads(cut_off)
+        self._dbos = None
         logging.getLogger("dbos").removeFilter(_quiet_cancels)
-        self.lease.release()
+        self.lease.release(keep=bool(cut_off))
         workflow.uninstall()
+
+    def _leave_unfinished(self) -> list[str]:
+        """From now on, no workflow's failure is recorded, and the runs going on here stay PENDING for a process to
+        resume (those cut off: returned). DBOS (3.4) would record each as failed: `DBOS.destroy()` stops its event
+        loop, which cancels the workflows' coroutines, and that cancellation is the error DBOS records (its
+        TypeScript SDK leaves them PENDING, as this does)."""
+        if self._dbos is None:
+            return []
+        system_database = self._dbos._sys_db
+        record = system_database.update_workflow_outcome
+
+        def record_unless_failed(workflow_id: str, status: str, **outcome: Any) -> bool:
+            if status == "ERROR":
+                return True  # not recorded: DBOS goes on as if it were, and the run stays PENDING
+            return record(workflow_id, status, **outcome)  # type: ignore[arg-type]
+
+        system_database.update_workflow_outcome = record_unless_failed  # type: ignore[method-assign]
+        return self._dbos._active_workflows_set.activeList()
+
+    def _wait_for_workflow_threads(self, cut_off: list[str], seconds: float = 5.0) -> None:
+        """Wait (a little) until the workflows cut off have left their threads, past their last attempt to record
+        anything, so that the next process finds them as they were left."""
+        if self._dbos is None or not cut_off:
+            return
+        deadline = time.monotonic() + seconds
+        while self._dbos._active_workflows_set.activeList() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        log.warning(
+            "stopped with %d unfinished run%s, for the next process to resume (their running steps run again): %s",
+            len(cut_off),
+            "" if len(cut_off) == 1 else "s",
+            ", ".join(cut_off),
+        )
 
     def plan(self, plan_file: str, plan_text: str) -> Plan:
         """The plan a run started with (parsed once per process)."""
@@ -500,7 +540,9 @@ def _sync_at_checkpoints(engine: sa.Engine) -> None:
 
 
 def _quiet_cancels(record: logging.LogRecord) -> bool:
-    """Leave out DBOS's traceback for a run that stopped because it was cancelled: that is no error
-    (`PipelineRuns.cancel` says it in one line)."""
+    """Leave out DBOS's traceback for a run that stopped because it was cancelled (`PipelineRuns.cancel` says it in
+    one line) or cut off by the process stopping (`PipelineRuns.close` says it): neither is an error."""
     error = record.exc_info[1] if record.exc_info else None
-    return not isinstance(error, DBOSAwaitedWorkflowCancelledError | DBOSWorkflowCancelledError)
+    return not isinstance(
+        error, DBOSAwaitedWorkflowCancelledError | DBOSWorkflowCancelledError | concurrent.futures.CancelledError
+    )

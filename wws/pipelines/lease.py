@@ -55,12 +55,14 @@ class ExecutorLease:
             if handle is not None:
                 handle.close()
 
-    def release(self) -> None:
-        """Give up this process's lease (and, unrecovered, the dead executors' locks: another process will)."""
+    def release(self, *, keep: bool = False) -> None:
+        """Give up this process's lease (and, unrecovered, the dead executors' locks: another process will). With
+        `keep`, its file stays, unlocked: this process left runs unfinished, and the next to look takes them over."""
         for handle in self._dead.values():
             handle.close()
         self._dead.clear()
         if self._own is not None:
-            (self.folder / f"{self.executor_id}.lock").unlink(missing_ok=True)
+            if not keep:
+                (self.folder / f"{self.executor_id}.lock").unlink(missing_ok=True)
             self._own.close()
             self._own = None
