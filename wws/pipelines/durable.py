@@ -64,6 +64,9 @@ REREAD_SECONDS = 0.25
 """How often a follower of a run's events reads them again when nothing says there are new ones: a run going on in
 another process (`--workers`, a command) cannot say so."""
 
+LAST_EVENTS = ("run-complete", "run-error")
+"""A workflow's last event is one of these (or, for a cancelled one, none: its stream ends when it does)."""
+
 log = logging.getLogger(__name__)
 
 
@@ -396,6 +399,7 @@ class PipelineRuns:
                 for batch in batches:
                     for event in batch:
                         yield event
+                        ended = ended or event["event"] in LAST_EVENTS
                 if ended:
                     return
                 if batches:
@@ -508,7 +512,8 @@ def _iso(epoch_ms: int | None) -> str | None:
 
 
 def _read_stream(workflow_id: str, offset: int) -> tuple[list[Any], bool]:
-    """The batches of a workflow's events from `offset` that are written now, and whether its stream has ended."""
+    """The batches of a workflow's events from `offset` that are written now, and whether its stream has ended (its
+    workflow has: a workflow's last event may say it sooner, see `LAST_EVENTS`)."""
     batches: list[Any] = []
     try:
         for batch in DBOS.read_stream(workflow_id, EVENTS_STREAM, offset=offset, timeout_seconds=0.001):

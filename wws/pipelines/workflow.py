@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from wws.pipelines.runner import WorkerSteps
 
 EVENTS_STREAM = "events"
-"""The DBOS stream of a workflow's events (a batch after each step settles, in order; see `Scheduler`), closed when
-it ends. A run's record as it stands is rebuilt from them: one write per step, however large the run."""
+"""The DBOS stream of a workflow's events (a batch after each step settles, in order; see `Scheduler`). It is not
+closed (one write fewer per run): its last event, `run-complete` or `run-error`, says it is over, and DBOS ends a
+stream whose workflow has ended (a cancelled one stops short of it). A run's record as it stands is rebuilt from
+them: one write per step, however large the run."""
 WORKFLOW_NAME = "wws-pipeline-run"
 RERUN_NAME = "wws-pipeline-rerun"
 RERUN_SEPARATOR = "~"
@@ -151,9 +153,7 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
     record = scheduler.finish(run_id)
     # Listed with its final status before its last event says it is over: whoever reacts to it finds it so.
     await DBOS.update_workflow_attributes_async(run_id, {"status": record["status"]}, merge=True)
-    await _publish(scheduler)
-    await DBOS.close_stream_async(EVENTS_STREAM)
-    host.published(DBOS.workflow_id or "")
+    await _publish(scheduler)  # its last batch ends with `run-complete` or `run-error`: the stream ends there
     return record
 
 
@@ -208,14 +208,18 @@ async def _pipeline_step(
     aborted = host.aborted(run_id)
     runner = host.steps.runner(plan, run_id, aborted)
     step = plan.step(step_id)
-    outcome = await asyncio.to_thread(attempts, plan, step, state, runner, aborted=aborted, previous=previous)
-    output = outcome.output
-    reference = await asyncio.to_thread(host.outputs.put, output["data"]) if output is not None else None
-    if output is not None and reference is not None:
-        output = {**output, "data": None}  # recorded as its reference, not copied into the database
-    return {
-        "attempts": outcome.attempts,
-        "output": output,
-        "reference": reference,
-        "error": outcome.error.to_json() if outcome.error else None,
-    }
+
+    def run() -> dict[str, Any]:  # the attempts, then a large output put aside, in one trip to a thread
+        outcome = attempts(plan, step, state, runner, aborted=aborted, previous=previous)
+        output = outcome.output
+        reference = host.outputs.put(output["data"]) if output is not None else None
+        if output is not None and reference is not None:
+            output = {**output, "data": None}  # recorded as its reference, not copied into the database
+        return {
+            "attempts": outcome.attempts,
+            "output": output,
+            "reference": reference,
+            "error": outcome.error.to_json() if outcome.error else None,
+        }
+
+    return await asyncio.to_thread(run)
