@@ -14,7 +14,7 @@ Run: `pytest benchmarks/test_pipelines.py --benchmark-columns=median,mean,rounds
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,26 +107,24 @@ def test_step_handler_alone(
     record(benchmark, medians, "step_handler")
 
 
+@pytest.mark.parametrize(
+    ("workflow", "name"),
+    [(_noop_workflow, "dbos_3_steps"), (_wws_writes_workflow, "dbos_writes")],
+    ids=["plain", "wws-writes"],
+)
 def test_dbos_workflow_of_three_empty_steps(
-    benchmark: BenchmarkFixture, runs: PipelineRuns, medians: dict[str, float]
+    benchmark: BenchmarkFixture,
+    runs: PipelineRuns,
+    medians: dict[str, float],
+    workflow: Callable[[int], Awaitable[int]],
+    name: str,
 ) -> None:
     def run() -> Any:
-        with SetWorkflowID(f"noop-{next(_ids)}"):
-            return DBOS.start_workflow(_noop_workflow, 1).get_result()
+        with SetWorkflowID(f"{name}-{next(_ids)}"):
+            return DBOS.start_workflow(workflow, 1).get_result()
 
     assert benchmark.pedantic(run, **DURABLE_ROUNDS) == 4
-    record(benchmark, medians, "dbos_3_steps")
-
-
-def test_dbos_workflow_making_wws_writes(
-    benchmark: BenchmarkFixture, runs: PipelineRuns, medians: dict[str, float]
-) -> None:
-    def run() -> Any:
-        with SetWorkflowID(f"writes-{next(_ids)}"):
-            return DBOS.start_workflow(_wws_writes_workflow, 1).get_result()
-
-    assert benchmark.pedantic(run, **DURABLE_ROUNDS) == 4
-    record(benchmark, medians, "dbos_writes")
+    record(benchmark, medians, name)
 
 
 def test_per_step_overhead_is_within_the_goal_of_dbos_own_cost(medians: dict[str, float]) -> None:
