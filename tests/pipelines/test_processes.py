@@ -129,7 +129,10 @@ def test_two_processes_drain_the_runs_submitted_to_both_and_each_executes_once(d
 
 
 @pytest.mark.slow
-def test_the_runs_of_a_killed_process_are_taken_over_by_another(deployment: Deployment) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_the_runs_of_a_killed_or_stopped_process_are_taken_over_by_another(
+    deployment: Deployment, stop: signal.Signals
+) -> None:
     with two_servers(deployment, wait_ms=3000) as (survivor, (doomed, process)):
         cut = [httpx.post(f"{doomed}{API}/marked/runs", json={"id": i}).json()["run_id"] for i in range(10)]
         kept = [httpx.post(f"{survivor}{API}/marked/runs", json={"id": i}).json()["run_id"] for i in range(10, 20)]
@@ -141,7 +144,7 @@ def test_the_runs_of_a_killed_process_are_taken_over_by_another(deployment: Depl
             assert time.monotonic() < deadline, "the process to kill took no run from the queue"
             time.sleep(0.05)
         killed_at = time.monotonic()
-        process.send_signal(signal.SIGKILL)
+        process.send_signal(stop)  # a stop leaves its runs unfinished as a death does, and fails none of them
         process.communicate(timeout=30)
         records = all_finished(survivor + API, cut + kept, timeout=deployment.takeover_seconds + 60)
         taken_over_in = time.monotonic() - killed_at
