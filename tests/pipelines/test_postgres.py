@@ -19,6 +19,9 @@ from tests.pipelines.test_http import wait_for
 from tests.server.conftest import serving
 from wws.config.loader import load_pipelines_settings
 from wws.errors import ConfigError
+from wws.kv.memory import MemoryKV
+from wws.pipelines.durable import PipelineRuns
+from wws.pipelines.runner import WorkerSteps
 
 API = "/_wws/pipelines"
 
@@ -115,3 +118,26 @@ def test_large_outputs_are_kept_in_postgres_once_where_every_host_finds_them(
         ).fetchone()
     assert stored == (1,), "stored once, whichever host made it"
     assert in_runs == (0,), "not in the rows of the runs"
+
+
+def test_a_process_that_stops_says_so_once_nothing_runs_in_it_any_more(project: Path, postgres_url: str) -> None:
+    """Its heartbeat is marked dead as it stops (after DBOS has stopped), so that another process takes over what
+    it left at its next look rather than 30 s later."""
+    steps = WorkerSteps(project, kv=MemoryKV())
+    runs = PipelineRuns(project, steps, database_url=postgres_url)
+    runs.launch()
+    try:
+        with psycopg.connect(postgres_url) as connection:
+            beating = connection.execute(
+                "SELECT seen_at > now() - interval '1 minute' FROM wws_pipeline_executors WHERE executor_id = %s",
+                (runs.executor_id,),
+            ).fetchone()
+        assert beating == (True,)
+    finally:
+        runs.close()
+        steps.close()
+    with psycopg.connect(postgres_url) as connection:
+        stopped = connection.execute(
+            "SELECT seen_at = 'epoch' FROM wws_pipeline_executors WHERE executor_id = %s", (runs.executor_id,)
+        ).fetchone()
+    assert stopped == (True,)

@@ -171,13 +171,13 @@ class PipelineRuns:
         if self._sweeper.is_alive():
             self._sweeper.join()
         cut_off = self._leave_unfinished()
-        if self._heartbeats is not None:
-            with contextlib.suppress(Exception):  # the database is gone: the others see this process stop beating
-                self._heartbeats.stop()
-            self._heartbeats = None
         DBOS.destroy()
         self._wait_for_workflow_threads(cut_off)
         self._dbos = None
+        if self._heartbeats is not None:  # only now: nothing runs here any more when the others take over
+            with contextlib.suppress(Exception):  # the database is gone: the others see this process stop beating
+                self._heartbeats.stop()
+            self._heartbeats = None
         logging.getLogger("dbos").removeFilter(_quiet_cancels)
         self.lease.release(keep=bool(cut_off))
         workflow.uninstall()
