@@ -122,8 +122,9 @@ class PipelineRuns:
             logging.getLogger("dbos").addFilter(_quiet_cancels)
             if self.database_url.startswith("sqlite:///"):
                 _write_ahead_log(Path(self.database_url.removeprefix("sqlite:///")))
-            dbos = self._dbos = DBOS(config=config)
+            dbos = DBOS(config=config)
             DBOS.launch()
+            self._dbos = dbos  # launched: its workflows are to be left unfinished at close
             if self.database_url.startswith("sqlite:///"):
                 _sync_at_checkpoints(dbos._sys_db.engine)
             if self.database_url.startswith(("postgresql://", "postgres://")):
