@@ -43,7 +43,7 @@ from wws.pipelines.lease import ExecutorLease
 from wws.pipelines.outputs import OutputStore
 from wws.pipelines.plan import Plan, parse_plan
 from wws.pipelines.runner import WorkerSteps
-from wws.pipelines.scheduler import RUN_STATUSES, cancelled_ending, record_from_events
+from wws.pipelines.scheduler import LAST_EVENTS, RUN_STATUSES, cancelled_ending, record_from_events
 from wws.pipelines.workflow import EVENTS_STREAM, RERUN_NAME, RERUN_SEPARATOR, RESOLVE_TOPIC, WORKFLOW_NAME
 from wws.runtimes.registry import default_registry
 
@@ -63,9 +63,6 @@ Postgres, says it is alive)."""
 REREAD_SECONDS = 0.25
 """How often a follower of a run's events reads them again when nothing says there are new ones: a run going on in
 another process (`--workers`, a command) cannot say so."""
-
-LAST_EVENTS = ("run-complete", "run-error")
-"""A workflow's last event is one of these (or, for a cancelled one, none: its stream ends when it does)."""
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +170,14 @@ class PipelineRuns:
             self._sweeper.join()
         cut_off = self._leave_unfinished()
         DBOS.destroy()
-        self._wait_for_workflow_threads(cut_off)
+        if cut_off:
+            self._wait_for_workflow_threads()
+            log.warning(
+                "stopped with %d unfinished run%s, for the next process to resume (their running steps run again): %s",
+                len(cut_off),
+                "" if len(cut_off) == 1 else "s",
+                ", ".join(cut_off),
+            )
         self._dbos = None
         if self._heartbeats is not None:  # only now: nothing runs here any more when the others take over
             with contextlib.suppress(Exception):  # the database is gone: the others see this process stop beating
@@ -201,20 +205,13 @@ class PipelineRuns:
         system_database.update_workflow_outcome = record_unless_failed  # type: ignore[method-assign]
         return self._dbos._active_workflows_set.activeList()
 
-    def _wait_for_workflow_threads(self, cut_off: list[str], seconds: float = 5.0) -> None:
+    def _wait_for_workflow_threads(self, seconds: float = 5.0) -> None:
         """Wait (a little) until the workflows cut off have left their threads, past their last attempt to record
         anything, so that the next process finds them as they were left."""
-        if self._dbos is None or not cut_off:
-            return
+        assert self._dbos is not None
         deadline = time.monotonic() + seconds
         while self._dbos._active_workflows_set.activeList() and time.monotonic() < deadline:
             time.sleep(0.01)
-        log.warning(
-            "stopped with %d unfinished run%s, for the next process to resume (their running steps run again): %s",
-            len(cut_off),
-            "" if len(cut_off) == 1 else "s",
-            ", ".join(cut_off),
-        )
 
     def plan(self, plan_file: str, plan_text: str) -> Plan:
         """The plan a run started with (parsed once per process)."""

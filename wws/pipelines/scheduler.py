@@ -103,6 +103,8 @@ class StepRecord:
 
 RUN_STATUSES = ("running", "completed", "failed", "cancelled")
 """What a run's `status` may be."""
+LAST_EVENTS = ("run-complete", "run-error")
+"""The event that ends a run (or one of its reruns), once; a cancelled one ends without it (see `cancelled_ending`)."""
 
 _SETTLED = {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 
@@ -172,7 +174,7 @@ class Scheduler:
                 record = self.steps[data["step"]]
                 record.status, record.skip_reason = StepStatus.SKIPPED, SkipReason(data["skip_reason"])
                 record.blocked_by = list(data["blocked_by"])
-            elif kind in ("run-complete", "run-error"):
+            elif kind in LAST_EVENTS:
                 for record in self.steps.values():
                     if record.status in (StepStatus.PENDING, StepStatus.RUNNING):
                         record.status = StepStatus.CANCELLED
@@ -424,7 +426,7 @@ def record_from_events(run_id: str, events: list[dict[str, Any]]) -> dict[str, A
             steps[data["step"]].update(status=status, attempt=data["attempt"], error=data["error"])
         elif kind == "step-skipped":
             steps[data["step"]].update(status="skipped", skip_reason=data["skip_reason"], blocked_by=data["blocked_by"])
-        elif kind in ("run-complete", "run-error"):
+        elif kind in LAST_EVENTS:
             record.update(status=data["status"], output=data.get("output"), error=data.get("error"))
             for step in steps.values():
                 if step["status"] == StepStatus.PENDING.value:
