@@ -8,6 +8,7 @@ protocol; `BaseRuntime` gives the usual defaults.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -83,12 +84,15 @@ class Runtime(Protocol):
         """Identifies the glue and engine versions; part of every prepared folder's hash."""
         ...
 
-    def sources(self, handler: Path) -> list[Path]:
-        """The files the worker is made of, the handler first: their names and bytes are part of its folder's hash."""
+    def sources(self, handler: Path, exclude: Sequence[Path] = ()) -> list[Path]:
+        """The files the worker is made of, the handler first: their names and bytes are part of its folder's hash.
+        Nothing under the folders of `exclude` (the ones the worker may write to: what it writes is not its code,
+        whatever their number) is one of them."""
         ...
 
-    def prepare(self, handler: Path, folder: Path) -> str:
-        """Fill the (new, empty) `folder` with the handler's source, glue and libs; return the source's name in it."""
+    def prepare(self, handler: Path, folder: Path, exclude: Sequence[Path] = ()) -> str:
+        """Fill the (new, empty) `folder` with the handler's source, glue and libs, nothing from under `exclude`;
+        return the source's name in it."""
         ...
 
     def preopens(self, folder: Path) -> tuple[Mount, ...]:
@@ -109,10 +113,10 @@ class BaseRuntime:
     def fingerprint(self) -> str:
         return f"{self.language}-1"
 
-    def sources(self, handler: Path) -> list[Path]:
+    def sources(self, handler: Path, exclude: Sequence[Path] = ()) -> list[Path]:
         return [handler]
 
-    def prepare(self, handler: Path, folder: Path) -> str:
+    def prepare(self, handler: Path, folder: Path, exclude: Sequence[Path] = ()) -> str:
         shutil.copyfile(handler, folder / handler.name)
         return handler.name
 

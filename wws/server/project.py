@@ -185,8 +185,10 @@ class Project:
 
     def _concerns(self, worker: Worker, path: Path) -> bool:
         """Whether a change at `path` may change `worker`: one of its sources or its config, anything in its folder
-        (new helpers, `requirements.txt`), or the project's config."""
+        (new helpers, `requirements.txt`) but the folders it writes to, or the project's config."""
         folder = worker.path.parent
+        if any(writable == path or writable in path.parents for writable in worker.writable_folders):
+            return False  # what the worker writes (see `Worker.writable_folders`)
         return (
             path in worker.sources
             or path == config_path_for(worker.path)

@@ -87,9 +87,15 @@ class Worker:
         except ValueError:
             return self.path.name
 
+    @functools.cached_property
+    def writable_folders(self) -> tuple[Path, ...]:
+        """The host folders its config lets it write to: never part of its sources (what it writes is not its code,
+        and would make every write a new version)."""
+        return tuple(folder.source for folder in self.config.folders if folder.writable)
+
     def inputs(self) -> tuple[str, frozenset[Path]]:
         """The digest of this worker's inputs as they are on disk now, and the files they were read from."""
-        files = self.runtime.sources(self.path)
+        files = self.runtime.sources(self.path, self.writable_folders)
         source = bytearray()
         for file in files:
             try:
@@ -109,7 +115,7 @@ class Worker:
             self.runtime.language,
             self.relative_path,
             digest,
-            lambda folder: self.runtime.prepare(self.path, folder),
+            lambda folder: self.runtime.prepare(self.path, folder, self.writable_folders),
         )
         return self.prepared
 

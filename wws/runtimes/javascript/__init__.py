@@ -20,6 +20,7 @@ import dataclasses
 import json
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import wasmtime
@@ -57,15 +58,23 @@ class JavaScriptRuntime(BaseRuntime):
     def fingerprint(self) -> str:
         return f"javascript-{engine.fingerprint()}"
 
-    def sources(self, handler: Path) -> list[Path]:
+    def sources(self, handler: Path, exclude: Sequence[Path] = ()) -> list[Path]:
+        """The handler and the local modules it imports; none may lie in a folder of `exclude` (code the worker
+        could rewrite)."""
         try:
-            return local_imports(handler)
+            files = local_imports(handler)
         except ValueError as exc:
             raise LoadError(handler, str(exc)) from None
+        writable = [folder.resolve() for folder in exclude]
+        for file in files:
+            if any(folder in file.resolve().parents for folder in writable):
+                name = file.relative_to(handler.parent).as_posix()
+                raise LoadError(handler, f"imports {name}, from a folder it may write to ([[folders]] writable)")
+        return files
 
-    def prepare(self, handler: Path, folder: Path) -> str:
+    def prepare(self, handler: Path, folder: Path, exclude: Sequence[Path] = ()) -> str:
         """Copy the handler and its local imports (keeping their relative paths) and the glue into `folder`."""
-        for source in self.sources(handler):
+        for source in self.sources(handler, exclude):
             target = folder / source.relative_to(handler.parent)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)

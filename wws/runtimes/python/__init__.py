@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from wws.config.model import Limits, Mount
@@ -64,22 +65,23 @@ class PythonRuntime(BaseRuntime):
     def fingerprint(self) -> str:
         return f"python-{engine.fingerprint()[:32]}"
 
-    def sources(self, handler: Path) -> list[Path]:
-        """The handler, the files of the `_`-prefixed folders beside it, and the `requirements.txt` beside it."""
+    def sources(self, handler: Path, exclude: Sequence[Path] = ()) -> list[Path]:
+        """The handler, the files of the `_`-prefixed folders beside it (but those it may write to), and the
+        `requirements.txt` beside it."""
+        skipped = {path.resolve() for path in exclude}
         files = [handler]
         for folder in sorted(handler.parent.glob("_*/")):
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and PYC_FOLDER not in path.parts and not path.name.startswith("."):
-                    files.append(path)
-                    if len(files) > MAX_HELPER_FILES:
-                        raise LoadError(handler, f"its _-prefixed folders hold over {MAX_HELPER_FILES} files")
+            for path in _files_under(folder, skipped):
+                files.append(path)
+                if len(files) > MAX_HELPER_FILES:
+                    raise LoadError(handler, f"its _-prefixed folders hold over {MAX_HELPER_FILES} files")
         requirements = requirements_of(handler)
         if requirements is not None:
             files.append(requirements)
         return files
 
-    def prepare(self, handler: Path, folder: Path) -> str:
-        for source in self.sources(handler):
+    def prepare(self, handler: Path, folder: Path, exclude: Sequence[Path] = ()) -> str:
+        for source in self.sources(handler, exclude):
             target = folder / source.relative_to(handler.parent)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
@@ -277,6 +279,20 @@ class PythonInstance:
 
     def close(self) -> None:
         self._guest.close()
+
+
+def _files_under(folder: Path, skipped: set[Path]) -> Iterator[Path]:
+    """The files under `folder`, sorted, but hidden ones, bytecode and whatever is under a folder of `skipped`
+    (not even listed: a folder the worker writes to may hold any number of files)."""
+    if folder.resolve() in skipped:
+        return
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.name == PYC_FOLDER:
+            continue
+        if entry.is_dir():
+            yield from _files_under(entry, skipped)
+        elif entry.is_file():
+            yield entry
 
 
 def _pyc_of(source: Path) -> Path:
