@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 
 from tests.server.conftest import add_worker, serving
 from wws.cli.main import cli
-from wws.cli.serve import usable_cores
+from wws.cli.serve import OPEN_FILES, usable_cores
 
 
 def test_serve_help_lists_every_option() -> None:
@@ -112,3 +113,18 @@ def test_serve_on_a_port_already_taken_exits_with_an_error(project: Path) -> Non
         result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0  # uvicorn's own exit code and message
     assert "address already in use" in result.stderr.lower()
+
+
+def test_serve_raises_its_open_files_limit_for_the_locks_of_many_workers(project: Path) -> None:
+    """Each loaded worker version holds its prepared folder's lock file open: a soft limit of 1024 would stop a
+    project of a few hundred workers."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.skip(f"the hard limit of open files here is {hard}")
+    wws = ("prlimit", f"--nofile=1024:{hard if hard != resource.RLIM_INFINITY else 'unlimited'}", sys.executable)
+    with serving(project, "--workers", "1", wws=(*wws, "-m", "wws")) as (base, process):
+        assert httpx.get(f"{base}/api/1").status_code == 201
+        limits = Path(f"/proc/{process.pid}/limits").read_text()
+    soft = next(line.split()[3] for line in limits.splitlines() if line.startswith("Max open files"))
+    wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+    assert int(soft) == wanted

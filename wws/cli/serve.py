@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -109,6 +110,7 @@ def serve(  # noqa: PLR0917 - click passes every option
     The HTTP limits default to the `[http]` table of PATH/wws.toml, then to the values shown."""
     verbose = bool(context.find_root().params.get("verbose"))
     configure_logging(log_format, verbose=verbose)
+    _raise_open_files_limit()
     if not path.is_dir():
         raise click.ClickException(f"{path} is not a folder")
     if kv == "memory" and workers is not None and workers > 1:
@@ -153,6 +155,20 @@ def serve(  # noqa: PLR0917 - click passes every option
     os.environ[OPTIONS_VARIABLE] = json.dumps(dataclasses.asdict(options))
     os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
     run_server(f"{__name__}:app_from_environment", host=host, port=port, http_limits=limits, workers=workers)
+
+
+OPEN_FILES = 65536
+"""The open files a server process may have (if the hard limit allows): each loaded worker version holds its
+prepared folder's lock file open (see `wws.worker.holds`), and the usual soft limit, 1024, is a few hundred
+workers with their sockets."""
+
+
+def _raise_open_files_limit() -> None:
+    """Raise this process's soft limit of open files (its server processes inherit it) towards `OPEN_FILES`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 @dataclasses.dataclass(frozen=True)

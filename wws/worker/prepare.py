@@ -3,22 +3,27 @@
 Inputs = the worker's path in the project, its source bytes, its config, the runtime's fingerprint (glue and engine
 versions) and the wasmtime version: the same inputs give the same folder, which is reused. A folder is written under
 a temporary name and renamed into place, so a half-written folder is never used. Each worker keeps its current and
-previous folder (requests in flight may still use the previous one); older ones are removed.
+previous folder; older ones are removed once no process holds them (see `holds.py`): processes that share a project
+(`--workers N`, hosts sharing its disk) may serve different versions of one worker (another environment gives
+other `[vars]`, so another folder), and one never removes a folder another one uses.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import blake3
 
 from wws.sandbox.cache import wasmtime_version
+from wws.worker.holds import FolderHold, remove_unless_held
 
 STATE_FOLDER = ".wws"
 MANIFEST = "wws-worker.json"
@@ -31,6 +36,11 @@ class PreparedFolder:
     source_name: str
     digest: str
     reused: bool
+    hold: FolderHold = field(compare=False, repr=False)
+    """This process's hold on the folder: it stays on disk until released (when its worker version retires)."""
+
+    def release(self) -> None:
+        self.hold.release()
 
 
 def inputs_digest(relative: str, source: bytes, config: str, runtime: str) -> str:
@@ -44,22 +54,32 @@ def inputs_digest(relative: str, source: bytes, config: str, runtime: str) -> st
 def prepare_folder(
     root: Path, language: str, relative: str, digest: str, fill: Callable[[Path], str]
 ) -> PreparedFolder:
-    """Return the folder for `digest`, calling `fill(folder) -> source name` only when it does not exist yet."""
+    """Return the folder for `digest`, held by this process, calling `fill(folder) -> source name` only when it does
+    not exist yet."""
     base = root / STATE_FOLDER / language
     folder = base / digest
     manifest = folder / MANIFEST
-    if manifest.is_file():
-        source_name = json.loads(manifest.read_text())["source"]
+    hold = FolderHold(folder)  # before looking: from now on no process removes it
+    try:
+        reused = manifest.is_file()
+        if reused:
+            source_name = json.loads(manifest.read_text())["source"]
+        else:
+            source_name = _fill(folder, {"worker": relative, "language": language}, fill)
         _remember(root, language, relative, digest)
-        return PreparedFolder(folder, source_name, digest, reused=True)
-    base.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=base, prefix=f".{digest[:16]}."))
+    except BaseException:
+        hold.release()
+        raise
+    return PreparedFolder(folder, source_name, digest, reused=reused, hold=hold)
+
+
+def _fill(folder: Path, manifest: dict[str, str], fill: Callable[[Path], str]) -> str:
+    """Write the folder under a temporary name, then rename it into place; the source's name in it."""
+    temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name[:16]}."))
     try:
         source_name = fill(temporary)
-        (temporary / MANIFEST).write_text(
-            json.dumps({"worker": relative, "language": language, "source": source_name, "inputs": digest}, indent=2)
-            + "\n"
-        )
+        manifest = {**manifest, "source": source_name, "inputs": folder.name}
+        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         try:
             temporary.rename(folder)
         except OSError:  # another process prepared the same inputs first: theirs is identical
@@ -67,8 +87,7 @@ def prepare_folder(
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    _remember(root, language, relative, digest)
-    return PreparedFolder(folder, source_name, digest, reused=False)
+    return source_name
 
 
 def _index_path(root: Path, relative: str) -> Path:
@@ -76,32 +95,55 @@ def _index_path(root: Path, relative: str) -> Path:
 
 
 def _remember(root: Path, language: str, relative: str, digest: str) -> None:
-    """Record `digest` as the worker's current version; remove versions older than the previous one."""
+    """Record `digest` as the worker's current version; remove the versions older than the previous one that no
+    process holds (the others stay listed, for a later collection)."""
     index = _index_path(root, relative)
-    index.parent.mkdir(parents=True, exist_ok=True)
-    versions = _recorded_versions(index)
-    if versions[:1] == [digest]:
-        return
-    kept = [digest, *[item for item in versions if item != digest]][:KEEP_VERSIONS]
-    for stale in versions:
-        if stale not in kept:
-            shutil.rmtree(root / STATE_FOLDER / language / stale, ignore_errors=True)
+    with _record_lock(index):
+        versions = _recorded_versions(index)
+        if versions[:1] == [digest]:
+            return
+        newest = [digest, *[item for item in versions if item != digest]]
+        kept = newest[:KEEP_VERSIONS]
+        for stale in newest[KEEP_VERSIONS:]:
+            if not remove_unless_held(root / STATE_FOLDER / language / stale):
+                kept.append(stale)
+        _write_record(index, {"worker": relative, "language": language, "versions": kept})
+
+
+def _write_record(index: Path, record: dict[str, object]) -> None:
     handle, temporary = tempfile.mkstemp(dir=index.parent, suffix=".tmp")
     with os.fdopen(handle, "w") as file:
-        json.dump({"worker": relative, "language": language, "versions": kept}, file)
+        json.dump(record, file)
     os.replace(temporary, index)
 
 
+@contextlib.contextmanager
+def _record_lock(index: Path) -> Iterator[None]:
+    """One process at a time reads, changes and writes a worker's record (no version is lost between two)."""
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with open(index.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def forget_worker(root: Path, relative: str) -> None:
-    """Remove every prepared folder of a worker that is no longer served, and its record."""
+    """Remove the prepared folders of a worker that is no longer served, and its record (those another process
+    still holds stay, and stay listed)."""
     index = _index_path(root, relative)
-    try:
-        language = str(json.loads(index.read_text())["language"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    for version in _recorded_versions(index):
-        shutil.rmtree(root / STATE_FOLDER / language / version, ignore_errors=True)
-    index.unlink(missing_ok=True)
+    with _record_lock(index):
+        try:
+            language = str(json.loads(index.read_text())["language"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        held = [
+            version
+            for version in _recorded_versions(index)
+            if not remove_unless_held(root / STATE_FOLDER / language / version)
+        ]
+        if held:
+            _write_record(index, {"worker": relative, "language": language, "versions": held})
+        else:
+            index.unlink(missing_ok=True)
 
 
 def _recorded_versions(index: Path) -> list[str]:

@@ -108,15 +108,21 @@ class Worker:
         return digest, frozenset(files)
 
     def prepare(self) -> PreparedFolder:
-        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs."""
+        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs, and hold it (no process removes it)
+        until this worker closes or prepares another version."""
         digest, self.sources = self.inputs()
-        self.prepared = prepare_folder(
-            self.root,
-            self.runtime.language,
-            self.relative_path,
-            digest,
-            lambda folder: self.runtime.prepare(self.path, folder, self.writable_folders),
+        previous, self.prepared = (
+            self.prepared,
+            prepare_folder(
+                self.root,
+                self.runtime.language,
+                self.relative_path,
+                digest,
+                lambda folder: self.runtime.prepare(self.path, folder, self.writable_folders),
+            ),
         )
+        if previous is not None:
+            previous.release()
         return self.prepared
 
     @property
@@ -231,11 +237,14 @@ class Worker:
             self.close()
 
     def close(self) -> None:
-        """Drop warm instances now (stores alive at interpreter exit upset wasmtime)."""
+        """Drop warm instances now (stores alive at interpreter exit upset wasmtime), then let go of the prepared
+        folder (see `prepare`)."""
         with self._lock:
             strategy, self._strategy = self._strategy, None
         if strategy is not None:
             strategy.close()
+        if self.prepared is not None:
+            self.prepared.release()
         if self._own_fetcher:
             self.fetcher.close()
 
