@@ -178,14 +178,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @contextlib.contextmanager
-def running_redis(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real redis-server (Debian's package) on a free port, with nothing saved to disk: (URL, process)."""
+def running_redis(folder: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server (Debian's package) on a free port (or `port`), with nothing saved to disk: (URL,
+    process)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     log = folder / "redis.log"
     process = subprocess.Popen([*command, "--dir", str(folder), "--logfile", str(log)], stdout=subprocess.DEVNULL)

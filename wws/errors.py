@@ -154,6 +154,29 @@ class WorkerBusy(WorkerError):
     retry_after = 1
 
 
+class HostUnavailable(WorkerError):
+    """The host could not give the worker what it needed: its KV store did not answer, a folder of its sandbox could
+    not be opened. Not the guest's fault (a pipeline step is retried, never failed for it); the client may retry
+    after `retry_after` seconds. `what` names the missing service for the client (never a host path)."""
+
+    status = 503
+    retry_after = 1
+
+    def __init__(self, worker: Path | str, what: str, cause: str):
+        self.what = what
+        self.public_message = f"Service Unavailable: {what} is unavailable, retry later"
+        super().__init__(worker, f"{what} is unavailable: {cause}")
+
+
+class HostFailure(WwsError):
+    """The host failed to run a pipeline step (not the step's fault: it runs again); the message shows no host
+    paths (project paths are made relative to the project)."""
+
+
+class KVUnavailable(WwsError):
+    """A KV backend did not answer (Redis down, SQLite locked past its wait): the host's fault, not the guest's."""
+
+
 class PlanError(WwsError):
     """A pipeline plan is not valid: `problems` lists every one found, each naming where in the plan it is."""
 
@@ -210,6 +233,11 @@ class ApiError(WwsError):
         self.code = code
         self.message = message
         self.extra = extra
+
+
+class ProcessStopping(Exception):
+    """The process stops while a pipeline step waits for the host to work again: the step is left unfinished, for
+    the process that resumes its run."""
 
 
 class SpeculationAborted(Exception):

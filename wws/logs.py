@@ -2,7 +2,8 @@
 
 Three loggers matter to operators: `wws.access` (one line per request), `wws.guest` (what guests print or log,
 attributed to the worker and the request id) and `wws` (loading, errors). Structured fields travel in `extra=`
-(`request_id`, `worker`, `method`, `path`, `status`, `duration_ms`) and become JSON keys.
+(`request_id`, `worker`, `method`, `path`, `status`, `duration_ms`; for pipeline runs `run_id`, `pipeline`, `step`,
+`severity`, `error`) and become JSON keys.
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ from typing import Literal
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
-FIELDS = ("request_id", "worker", "method", "path", "status", "duration_ms")
+FIELDS = (
+    "request_id",
+    "worker",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "run_id",
+    "pipeline",
+    "step",
+    "severity",
+    "error",
+)
 
 _HANDLER_NAME = "wws"
 access_log = logging.getLogger("wws.access")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from wws.errors import StepFailure
-from wws.pipelines.executor import execute
+from wws.errors import ProcessStopping, StepFailure
+from wws.pipelines.executor import attempts, execute, host_retry_delay
 from wws.pipelines.plan import Plan, Step, load_plan
 from wws.pipelines.scheduler import Scheduler, Severity, State
 from wws.pipelines.state import as_state, output_state, step_input
@@ -247,19 +247,66 @@ def test_a_state_over_max_state_bytes_kills_the_run(tmp_path: Path) -> None:
     assert record["steps"]["after"]["status"] == "cancelled"
 
 
-def test_a_host_failure_while_running_a_step_crashes_the_run_cleanly(tmp_path: Path) -> None:
+def test_a_host_failure_runs_the_same_attempt_again_until_the_host_works(tmp_path: Path) -> None:
+    """Not the step's fault: no attempt of its `retry` is spent, the run is not failed, and each failure is told."""
+    plan = make_plan(tmp_path, [{"id": "a", "retry": {"max_attempts": 1}}])
+    failures = iter([RuntimeError("KV backend down"), OSError("folder gone")])
+    told: list[tuple[str, int, str, float]] = []
+    waited: list[float] = []
+
+    def flaky(state: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return {"attempt": state["attempt"]}
+
+    runner = _runner(plan, {"a": flaky})
+    outcome = attempts(
+        plan,
+        plan.step("a"),
+        {"data": None, "errors": {}},
+        runner,
+        sleep=waited.append,
+        host_failed=lambda step, count, exc, delay: told.append((step.id, count, str(exc), delay)),
+    )
+    assert outcome.error is None
+    assert outcome.output == {"data": {"attempt": 1}, "errors": {}}
+    assert outcome.attempts == 1
+    assert told == [("a", 1, "KV backend down", 0.1), ("a", 2, "folder gone", 0.2)]
+    assert waited == [0.1, 0.2]
+
+
+def test_host_retries_back_off_to_thirty_seconds() -> None:
+    assert [host_retry_delay(count) for count in (1, 2, 3, 9, 10, 500)] == [0.1, 0.2, 0.4, 25.6, 30.0, 30.0]
+
+
+def test_a_step_waiting_for_the_host_stops_with_its_run_or_its_process(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, [{"id": "a"}])
 
     def broken(_: Any) -> Any:
-        raise RuntimeError("KV backend down")
+        raise RuntimeError("database unreachable")
 
-    record = run_with(plan, None, {"a": broken})
-    assert record["steps"]["a"]["error"] == {
-        "severity": "crash",
-        "type": "RuntimeError",
-        "message": "the host failed to run the step: KV backend down",
-    }
-    assert record["status"] == "failed"
+    aborted, stopping = threading.Event(), threading.Event()
+    threading.Timer(0.3, aborted.set).start()
+    started = time.monotonic()
+    outcome = attempts(plan, plan.step("a"), {"data": None, "errors": {}}, _runner(plan, {"a": broken}),
+                       aborted=aborted, host_failed=lambda *_: None)  # fmt: skip
+    assert time.monotonic() - started < 5, "the wait for the host was not cut short"
+    assert outcome.error is not None
+    assert (outcome.error.severity, outcome.error.type) == (Severity.KILL, "Cancelled")
+    assert "database unreachable" in outcome.error.message
+    threading.Timer(0.3, stopping.set).start()
+    with pytest.raises(ProcessStopping):
+        attempts(plan, plan.step("a"), {"data": None, "errors": {}}, _runner(plan, {"a": broken}),
+                 stopping=stopping, host_failed=lambda *_: None)  # fmt: skip
+
+
+def _runner(plan: Plan, functions: dict[str, Function]) -> Callable[[Step, State, int], State]:
+    def runner(step: Step, state: State, attempt: int) -> State:
+        given = {**state, "config": dict(step.config), "attempt": attempt}
+        return as_state(functions[step.id](given), state)
+
+    return runner
 
 
 def test_steps_whose_upstreams_settled_run_at_the_same_time(tmp_path: Path) -> None:

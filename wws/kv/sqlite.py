@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from wws.errors import KVUnavailable
 from wws.kv.base import Changes
 
 _SCHEMA = """
@@ -36,7 +37,16 @@ class SqliteKV:
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A connection for one operation, from a small pool: request threads come and go (the thread pool retires
-        idle ones), so connections are not tied to threads. The first one creates the file."""
+        idle ones), so connections are not tied to threads. The first one creates the file. SQLite's operational
+        failures (locked past `BUSY_TIMEOUT_MS`, a file that cannot be opened or written) are `KVUnavailable`."""
+        try:
+            with self._pooled() as connection:
+                yield connection
+        except sqlite3.OperationalError as exc:
+            raise KVUnavailable(f"the SQLite file {self.path}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _pooled(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             connection = self._idle.pop() if self._idle else None
             if connection is None and not self._created:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -60,6 +61,9 @@ RESULT_POLL_SECONDS = 0.02
 RECOVERY_SECONDS = BEAT_SECONDS
 """How often a process looks for the runs of processes of its project that died, to take them over (and, on
 Postgres, says it is alive)."""
+HOST_FAILURE_ATTRIBUTE = "host-failure:"
+"""+ a step's id: the attribute of a run's workflow that says the host failed to run that step (how many times in a
+row, the last error, when), shown as the step's `host_failures` in the run's record."""
 REREAD_SECONDS = 0.25
 """How often a follower of a run's events reads them again when nothing says there are new ones: a run going on in
 another process (`--workers`, a command) cannot say so."""
@@ -88,7 +92,7 @@ class PipelineRuns:
         self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}
         self._aborted: dict[str, threading.Event] = {}
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self._heartbeats: Heartbeats | None = None
         self._dbos: DBOS | None = None
         self._queue: Queue | None = None
@@ -156,7 +160,7 @@ class PipelineRuns:
 
     def _sweep(self) -> None:
         """Every `RECOVERY_SECONDS`, while launched: a process that dies has its runs taken over that soon."""
-        while not self._stopping.wait(RECOVERY_SECONDS):
+        while not self.stopping.wait(RECOVERY_SECONDS):
             try:
                 self.recover_dead()
             except Exception:  # the next sweep tries again; the server goes on
@@ -165,7 +169,7 @@ class PipelineRuns:
     def close(self) -> None:
         """Stop: the runs going on in this process are left unfinished, as a crash would leave them, and the next
         process (or another one sharing the runs) resumes them; the steps they were running run again."""
-        self._stopping.set()
+        self.stopping.set()
         if self._sweeper.is_alive():
             self._sweeper.join()
         cut_off = self._leave_unfinished()
@@ -212,6 +216,17 @@ class PipelineRuns:
         deadline = time.monotonic() + seconds
         while self._dbos._active_workflows_set.activeList() and time.monotonic() < deadline:
             time.sleep(0.01)
+
+    def note_host_failure(self, run_id: str, step_id: str, failures: int, cause: str) -> None:
+        """Keep, with the run, that the host failed to run one of its steps (`show` tells it with the step): a
+        failure of the database itself is only logged."""
+        note = {"failures": failures, "error": cause, "at": _iso(int(time.time() * 1000))}
+        try:  # outside the step's context: DBOS would take it for an operation of the workflow
+            contextvars.Context().run(
+                DBOS.update_workflow_attributes, run_id, {f"{HOST_FAILURE_ATTRIBUTE}{step_id}": note}, merge=True
+            )
+        except Exception as exc:
+            log.warning("pipeline run %s: could not note the host failure of step %s: %s", run_id, step_id, exc)
 
     def plan(self, plan_file: str, plan_text: str) -> Plan:
         """The plan a run started with (parsed once per process)."""
@@ -333,10 +348,16 @@ class PipelineRuns:
         last = DBOS.get_workflow_status(workflows[-1])
         assert last is not None
         if last.status == "SUCCESS":
-            return dict(last.output or {})
-        record = record_from_events(run_id, self._events_of(workflows))
-        if last.status not in ("PENDING", "ENQUEUED", "CANCELLED"):
-            record["status"] = "failed"  # the workflow itself ended in an error (a bug of wws)
+            record = dict(last.output or {})
+        else:
+            record = record_from_events(run_id, self._events_of(workflows))
+            if last.status not in ("PENDING", "ENQUEUED", "CANCELLED"):
+                record["status"] = "failed"  # the workflow itself ended in an error (a bug of wws)
+        first = last if len(workflows) == 1 else DBOS.get_workflow_status(run_id)
+        for name, note in ((first.attributes if first else None) or {}).items():
+            step = record["steps"].get(name.removeprefix(HOST_FAILURE_ATTRIBUTE))
+            if name.startswith(HOST_FAILURE_ATTRIBUTE) and step is not None:
+                step["host_failures"] = note
         return record
 
     def events(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:

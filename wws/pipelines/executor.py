@@ -4,10 +4,16 @@ settled run at the same time, each on its own thread (each in its own sandbox in
 Retries apply to `fail` only: up to the step's `max_attempts`, waiting `backoff_ms * multiplier^(n-1)` between
 attempts, and never once the run has aborted. A crash or a kill aborts the run: no new step starts, and the steps
 still running finish (their results are recorded).
+
+A failure of the host (anything but a `StepFailure`: a folder that cannot be opened, a KV store or a database that
+does not answer, a bug of wws) is never the step's: the same attempt runs again, after 0.1 s, then twice as long
+each time up to 30 s, for as long as it takes, unless the run stops (cancelled or aborted) or the process does
+(`ProcessStopping`: the step is left unfinished, for the next process to run). Each failure is reported (`HostFailed`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,15 +21,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from wws.errors import StepFailure
+from wws.errors import ProcessStopping, StepFailure
 from wws.pipelines.plan import Plan, Step
 from wws.pipelines.scheduler import Scheduler, Severity, State, StepError
 from wws.pipelines.state import check_size
 
 StepRunner = Callable[[Step, State, int], State]
 """Runs one attempt (1-based) of a step on its input state and returns its output state, or raises `StepFailure`."""
+HostFailed = Callable[[Step, int, Exception, float], None]
+"""Told each time the host fails to run an attempt of a step: the step, how many times in a row, the failure, and
+the seconds until the attempt runs again."""
 
 MAX_PARALLEL_STEPS = 8
+HOST_RETRY_FIRST_SECONDS = 0.1
+HOST_RETRY_MAX_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,34 +48,74 @@ class Outcome:
     error: StepError | None = None
 
 
+def host_retry_delay(failures: int) -> float:
+    """Seconds before running an attempt again after the host failed it `failures` times in a row."""
+    return min(HOST_RETRY_MAX_SECONDS, HOST_RETRY_FIRST_SECONDS * 2.0 ** min(failures - 1, 20))
+
+
 def attempts(
     plan: Plan,
     step: Step,
     state: State,
     runner: StepRunner,
     *,
-    sleep: Callable[[float], Any] = time.sleep,
+    sleep: Callable[[float], Any] | None = None,
     aborted: threading.Event | None = None,
+    stopping: threading.Event | None = None,
     previous: int = 0,
+    host_failed: HostFailed | None = None,
 ) -> Outcome:
-    """Every attempt of one step: retried on `fail` up to `max_attempts`, with backoff, unless the run `aborted`.
-    Attempts are numbered after `previous` (the step's last attempt, when a run runs it again). Never raises: a host
-    failure is a crash of the step."""
+    """Every attempt of one step: retried on `fail` up to `max_attempts`, with backoff, unless the run `aborted`;
+    run again when the host failed it (see the module's docstring). Attempts are numbered after `previous` (the
+    step's last attempt, when a run runs it again). Raises `ProcessStopping` only, when `stopping` is set while the step
+    waits for the host."""
     attempt = previous
+    host_failures = 0
     while True:
-        attempt += 1
         try:
-            output = runner(step, state, attempt)
+            output = runner(step, state, attempt + 1)
             check_size(output, plan.max_state_bytes)
-            return Outcome(attempt, output=output)
+            return Outcome(attempt + 1, output=output)
         except StepFailure as failure:
+            attempt += 1
             error = StepError(Severity(failure.severity), failure.kind, failure.message)
-        except Exception as exc:  # the host failed, not the step: stop the run, say what happened
-            error = StepError(Severity.CRASH, type(exc).__name__, f"the host failed to run the step: {exc}")
+        except Exception as exc:  # the host failed, not the step: the same attempt again, once the host may work
+            host_failures += 1
+            delay = host_retry_delay(host_failures)
+            (host_failed or _log_host_failure)(step, host_failures, exc, delay)
+            if _pause(delay, sleep, aborted, stopping):
+                continue
+            if stopping is not None and stopping.is_set():
+                raise ProcessStopping(step.id) from exc
+            message = f"the run stopped while the host could not run this step: {exc}"
+            return Outcome(attempt + 1, error=StepError(Severity.KILL, "Cancelled", message))
         last = attempt - previous >= step.retry.max_attempts or error.severity is not Severity.FAIL
-        if last or (aborted is not None and aborted.is_set()):
+        if last or not _pause(step.retry.delay_ms(attempt - previous) / 1000, sleep, aborted, None):
             return Outcome(attempt, error=error)
-        sleep(step.retry.delay_ms(attempt - previous) / 1000)
+
+
+def _pause(
+    seconds: float,
+    sleep: Callable[[float], Any] | None,
+    aborted: threading.Event | None,
+    stopping: threading.Event | None,
+) -> bool:
+    """Wait `seconds` (with `sleep` if given), cut short when the run aborts or the process stops: False then."""
+    if sleep is not None:
+        sleep(seconds)
+    else:
+        until = time.monotonic() + seconds
+        events = [event for event in (aborted, stopping) if event is not None]
+        while (left := until - time.monotonic()) > 0 and not any(event.is_set() for event in events):
+            if events:
+                events[0].wait(min(left, 0.1))
+            else:
+                time.sleep(left)
+    return not any(event is not None and event.is_set() for event in (aborted, stopping))
+
+
+def _log_host_failure(step: Step, failures: int, exc: Exception, delay: float) -> None:
+    log.warning("step %s: the host failed to run it (%s: %s); again in %.1f s", step.id, type(exc).__name__, exc, delay)
 
 
 class Execution:

@@ -4,7 +4,8 @@ Each handler file is a `Worker` (its config beside it, its project's KV store an
 process and shared by every run; every attempt of a step runs on a fresh instance. What goes wrong becomes an
 OpenFn error class: the guest threw, trapped, exited non-zero or answered something that is not a state → `fail`;
 the handler cannot load → `crash`; the deadline (the step's `timeout_ms`, else the handler's) or the memory cap →
-`kill`.
+`kill`. What is the host's fault (its KV store or a folder unavailable, anything else that is not the guest's
+doing) is a `HostFailure`: the executor runs the attempt again (see `executor.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from wws.config.loader import load_worker_config
-from wws.errors import GuestTimeout, LoadError, MemoryLimitExceeded, StepFailure, WorkerError
+from wws.errors import (
+    GuestTimeout,
+    HostFailure,
+    HostUnavailable,
+    LoadError,
+    MemoryLimitExceeded,
+    StepFailure,
+    WorkerError,
+)
 from wws.kv.base import KVStore
 from wws.messages import StepCall
 from wws.outbound import Fetcher
@@ -96,12 +105,16 @@ class WorkerSteps:
         call = StepCall(step_input(state, step.config), request_id, deadline, dict(secrets or {}), interrupt)
         try:
             answer = self.worker(step.handler).run_step(call)
+        except HostUnavailable as exc:
+            raise HostFailure(self._relative(exc.format_message())) from exc
         except LoadError as exc:
             raise StepFailure(Severity.CRASH, "LoadError", self._relative(exc.format_message())) from exc
         except (GuestTimeout, MemoryLimitExceeded) as exc:
             raise StepFailure(Severity.KILL, type(exc).__name__, self._relative(_message(exc))) from exc
         except WorkerError as exc:
             raise StepFailure(Severity.FAIL, type(exc).__name__, self._relative(_message(exc))) from exc
+        except Exception as exc:  # a folder, a file, wasmtime refusing a store: the host's, run again
+            raise HostFailure(self._relative(f"{type(exc).__name__}: {exc}")) from exc
         try:
             output = output_state(answer.state, state, plan.max_state_bytes)
         except StepFailure as failure:

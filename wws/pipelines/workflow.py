@@ -20,11 +20,13 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dbos import DBOS
+from dbos._error import DBOSWorkflowCancelledError
 
-from wws.errors import WwsError
+from wws.errors import ProcessStopping, WwsError
 from wws.pipelines.executor import attempts
 from wws.pipelines.outputs import OutputStore
-from wws.pipelines.plan import Plan, StepType
+from wws.pipelines.plan import Plan, Step, StepType
+from wws.pipelines.reports import report_ending, report_host_failure
 from wws.pipelines.scheduler import Scheduler, Severity, StepError
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ class RunsHost(Protocol):
 
     steps: WorkerSteps
     outputs: OutputStore
+    stopping: threading.Event
+    """Set when the process stops: a step waiting for the host is left unfinished."""
 
     def plan(self, plan_file: str, plan_text: str) -> Plan: ...
 
@@ -66,6 +70,8 @@ class RunsHost(Protocol):
     def events(self, run_id: str) -> list[dict[str, Any]]: ...
 
     def published(self, workflow_id: str) -> None: ...
+
+    def note_host_failure(self, run_id: str, step_id: str, failures: int, cause: str) -> None: ...
 
 
 _current: list[RunsHost] = []
@@ -154,6 +160,7 @@ async def _walk(plan_file: str, plan_text: str, run_id: str, scheduler: Schedule
     # Listed with its final status before its last event says it is over: whoever reacts to it finds it so.
     await DBOS.update_workflow_attributes_async(run_id, {"status": record["status"]}, merge=True)
     await _publish(scheduler)  # its last batch ends with `run-complete` or `run-error`: the stream ends there
+    report_ending(record)
     return record
 
 
@@ -209,8 +216,24 @@ async def _pipeline_step(
     runner = host.steps.runner(plan, run_id, aborted)
     step = plan.step(step_id)
 
+    def host_failed(step: Step, failures: int, exc: Exception, delay: float) -> None:
+        report_host_failure(run_id, plan.id, step.id, failures=failures, cause=str(exc), delay=delay)
+        host.note_host_failure(run_id, step.id, failures, str(exc))
+
     def run() -> dict[str, Any]:  # the attempts, then a large output put aside, in one trip to a thread
-        outcome = attempts(plan, step, state, runner, aborted=aborted, previous=previous)
+        try:
+            outcome = attempts(
+                plan,
+                step,
+                state,
+                runner,
+                aborted=aborted,
+                stopping=host.stopping,
+                previous=previous,
+                host_failed=host_failed,
+            )
+        except ProcessStopping:  # DBOS records no outcome for a step cut off so: it runs again where the run resumes
+            raise DBOSWorkflowCancelledError(f"{run_id}: the process stopped while {step_id} waited") from None
         output = outcome.output
         reference = host.outputs.put(output["data"]) if output is not None else None
         if output is not None and reference is not None:

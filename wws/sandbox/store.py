@@ -12,7 +12,7 @@ from typing import Any
 
 import wasmtime
 
-from wws.errors import GuestTrap
+from wws.errors import GuestTrap, HostUnavailable
 from wws.sandbox import _ffi
 from wws.sandbox.context import GuestContext
 from wws.sandbox.engine import Sandbox
@@ -24,13 +24,18 @@ STDERR_TAIL_BYTES = 2048
 
 
 def confine(store: wasmtime.Store, spec: SandboxSpec) -> None:
-    """Give `store` its WASI context (argv, only the declared env, only the mounts) and its memory limit."""
+    """Give `store` its WASI context (argv, only the declared env, only the mounts) and its memory limit. A mount
+    the host cannot open raises `HostUnavailable`."""
     wasi = wasmtime.WasiConfig()
     wasi.argv = list(spec.argv)
     if spec.env:
         wasi.env = [list(pair) for pair in spec.env]
     for mount in spec.mounts:
-        wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
+        try:
+            wasi.preopen_dir(str(mount.source), mount.guest, mount.writable)
+        except wasmtime.WasmtimeError as exc:  # gone or unreadable on the host: not the guest's doing
+            what = f"the folder {mount.guest} of its sandbox"
+            raise HostUnavailable(spec.worker, what, f"cannot open {mount.source}: {exc}") from None
     store.set_wasi(wasi)
     store.set_limits(memory_size=spec.limits.memory_bytes)
 

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from wws.config.loader import load_pipelines_settings
-from wws.errors import ClientDisconnected, LoadError, RequestTooLarge, WorkerBusy, WorkerError
+from wws.errors import ClientDisconnected, HostUnavailable, LoadError, RequestTooLarge, WorkerBusy, WorkerError
 from wws.kv import DEFAULT_KV
 from wws.logs import access_log
 from wws.messages import WorkerRequest, WorkerResponse
@@ -262,8 +262,8 @@ class ProjectEndpoint:
             level = logging.WARNING if isinstance(exc, WorkerBusy) else logging.ERROR  # busy: the server is fine
             log.log(level, "%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             text = exc.format_message() if self.debug else f"{exc.public_message} (request {request_id})"
-            busy = {"retry-after": str(exc.retry_after)} if isinstance(exc, WorkerBusy) else None
-            return PlainTextResponse(text, status_code=exc.status, headers=busy)
+            retry = {"retry-after": str(exc.retry_after)} if isinstance(exc, WorkerBusy | HostUnavailable) else None
+            return PlainTextResponse(text, status_code=exc.status, headers=retry)
         except LoadError as exc:
             log.error("%s [%s] %s", worker.relative_path, request_id, exc.format_message())
             public = f"Internal Server Error: the worker failed to load (request {request_id})"

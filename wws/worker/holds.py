@@ -1,10 +1,11 @@
 """Holds on prepared folders, so that no process removes a folder another one may still open.
 
 Every process that uses a prepared folder (its worker version is loaded, or being prepared) holds a shared `flock`
-on the folder's lock file, `.wws/<language>/.<digest>.lock` (hidden: the folders are the versions), until that version retires. Removing a folder takes the
-lock exclusively without waiting: a folder someone holds is left for a later collection. The kernel drops the locks
-of a process that dies, so a crash leaves nothing held. `flock` works between processes of one host, and between
-hosts on a file system that carries it (NFS v4, CephFS…); a copied project needs none.
+on the folder's lock file, `.wws/<language>/.<digest>.lock` (hidden: the folders are the versions), until that
+version retires. Removing a folder takes the lock exclusively without waiting: a folder someone holds is left for a
+later collection. The kernel drops the locks of a process that dies, so a crash leaves nothing held. `flock` works
+between processes of one host, and between hosts on a file system that carries it (NFS v4, CephFS…); a copied
+project needs none.
 
 Removal renames the folder aside before it unlinks the lock file, and a holder checks, once it has its lock, that
 the file it locked is still the one at that path: a process that waited for a removal then prepares the folder anew.

@@ -23,12 +23,13 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from wws.config.model import WorkerConfig
-from wws.errors import HostCallError
+from wws.errors import HostCallError, KVUnavailable
 from wws.kv.base import KVStore
 from wws.logs import GUEST_LEVELS, log_guest
 from wws.messages import Headers
@@ -49,6 +50,8 @@ class HostAPI:
         self.config = config
         self.kv = kv
         self.fetcher = fetcher
+        self._calls = threading.local()
+        """Per thread: the host's fault during the guest call running on it (a guest calls the host on its thread)."""
         self._ops: dict[str, Callable[[dict[str, Any], str, float], Any]] = {
             "kv.get": lambda args, _id, _deadline: self.kv_get(_text(args, "key")),
             "kv.put": lambda args, _id, _deadline: self.kv_put(_text(args, "key"), _text(args, "value")),
@@ -68,6 +71,16 @@ class HostAPI:
             ),
             "url.domain_to_ascii": lambda args, _id, _deadline: domain_to_ascii(_text(args, "domain")),
         }
+
+    def begin(self) -> None:
+        """A guest call starts on this thread: forget the fault of the one before (see `fault`)."""
+        self._calls.fault = None
+
+    def fault(self) -> KVUnavailable | None:
+        """The host's failure during the guest call last begun on this thread (its KV store did not answer), if
+        any: the guest was told, and what it did next is not its fault."""
+        fault: KVUnavailable | None = getattr(self._calls, "fault", None)
+        return fault
 
     def _namespace(self) -> tuple[KVStore, str]:
         if self.kv is None or self.config.kv_namespace is None:
@@ -128,6 +141,9 @@ class HostAPI:
             answer: dict[str, Any] = {"ok": True, "value": handler(args, request_id, deadline)}
         except HostCallError as exc:
             answer = {"ok": False, "error": exc.format_message()}
+        except KVUnavailable as exc:  # the host's fault: noted, so that the request is not charged to the guest
+            self._calls.fault = exc
+            answer = {"ok": False, "error": "the KV store is unavailable"}
         except ValueError as exc:
             answer = {"ok": False, "error": f"a host call must be JSON: {exc}"}
         except Exception as exc:  # a host bug must not crash the guest's request: report it to both sides

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from wws.config.loader import load_worker_config
 from wws.config.model import Isolation, WorkerConfig
-from wws.errors import LoadError, RequestTooLarge
+from wws.errors import HostUnavailable, KVUnavailable, LoadError, RequestTooLarge, WorkerError
 from wws.kv.base import KVStore, changes_between
 from wws.kv.memory import MemoryKV
 from wws.logs import log_guest
@@ -199,15 +201,35 @@ class Worker:
     def _handle(self, request: WorkerRequest) -> WorkerResponse:
         strategy = self._strategy or self.load()
         namespace = self.config.kv_namespace
-        if self._kv_copy and namespace is not None and self.kv is not None:
-            request = dataclasses.replace(request, kv=self.kv.items(namespace))
-        response = strategy.handle(request)
-        if response.log:
-            for line in response.log.decode("utf-8", "replace").splitlines():
-                log_guest(self.relative_path, request.request_id, line)
-        if namespace is not None and self.kv is not None and response.kv:
-            self.kv.apply(namespace, changes_between(request.kv, response.kv))
+        with self._host_faults(request.request_id):
+            if self._kv_copy and namespace is not None and self.kv is not None:
+                request = dataclasses.replace(request, kv=self.kv.items(namespace))
+            response = strategy.handle(request)
+            if response.log:
+                for line in response.log.decode("utf-8", "replace").splitlines():
+                    log_guest(self.relative_path, request.request_id, line)
+            if namespace is not None and self.kv is not None and response.kv:
+                self.kv.apply(namespace, changes_between(request.kv, response.kv))
         return response
+
+    @contextlib.contextmanager
+    def _host_faults(self, request_id: str) -> Iterator[None]:
+        """Around a guest call on this thread: a KV store that does not answer is the host's fault, raised as
+        `HostUnavailable` (503, retried in a pipeline), whether the host met it itself or the guest failed after
+        its host call was refused for it. A guest that answered anyway keeps its answer."""
+        self.host.begin()
+        try:
+            yield
+        except KVUnavailable as exc:
+            raise HostUnavailable(self.path, "its KV store", str(exc)) from exc
+        except WorkerError as exc:
+            fault = self.host.fault()
+            if fault is None:
+                raise
+            raise HostUnavailable(self.path, "its KV store", str(fault)) from exc
+        fault = self.host.fault()
+        if fault is not None:
+            log.warning("%s [%s] answered though its KV store is unavailable: %s", self.path, request_id, fault)
 
     def run_step(self, call: StepCall) -> StepAnswer:
         """Run one pipeline step on a fresh instance (whatever the worker's isolation: a step shares nothing).
@@ -215,14 +237,15 @@ class Worker:
         self.load()
         program = self._program
         assert program is not None
-        instance = program.new_instance()
-        try:
-            run_step = getattr(instance, "run_step", None)
-            if run_step is None:
-                raise LoadError(self.path, f"the {self.runtime.language} runtime cannot run pipeline steps")
-            answer: StepAnswer = run_step(call)
-        finally:
-            instance.close()
+        with self._host_faults(call.request_id):
+            instance = program.new_instance()
+            try:
+                run_step = getattr(instance, "run_step", None)
+                if run_step is None:
+                    raise LoadError(self.path, f"the {self.runtime.language} runtime cannot run pipeline steps")
+                answer: StepAnswer = run_step(call)
+            finally:
+                instance.close()
         if answer.log:
             for line in answer.log.decode("utf-8", "replace").splitlines():
                 log_guest(self.relative_path, call.request_id, line)
