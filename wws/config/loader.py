@@ -72,16 +72,25 @@ def config_path_for(handler: Path) -> Path:
 
 
 def load_worker_config(
-    handler: Path, environ: Mapping[str, str] | None = None, project_root: Path | None = None
+    handler: Path, environ: Mapping[str, str] | None = None, project_root: Path | None = None, text: str | None = None
 ) -> WorkerConfig:
     """The config of `handler`: its `.toml` over the project's `wws.toml` (when `project_root` has one), over the
-    defaults. Tables merge key by key (`[limits]`, `[vars]`…); arrays and values of the worker replace the project's."""
+    defaults. Tables merge key by key (`[limits]`, `[vars]`…); arrays and values of the worker replace the project's.
+    `text`, when given, stands for the `.toml`'s content ("": none), e.g. as it was when a version loaded."""
     environ = os.environ if environ is None else environ
     defaults = _project_defaults(project_root / PROJECT_CONFIG, environ) if project_root else {}
     path = config_path_for(handler)
-    if not path.is_file():
-        return parse_worker_config(path, "", environ, defaults) if defaults else WorkerConfig()
-    return parse_worker_config(path, path.read_text(encoding="utf-8"), environ, defaults)
+    if text is None:
+        text = read_worker_config(handler)
+    if not text and not defaults:
+        return WorkerConfig()
+    return parse_worker_config(path, text, environ, defaults)
+
+
+def read_worker_config(handler: Path) -> str:
+    """The text of `handler`'s `.toml` ("" when it has none)."""
+    path = config_path_for(handler)
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def parse_worker_config(

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wws.config.loader import PROJECT_CONFIG, config_path_for
 from wws.errors import LoadError, WwsError
@@ -70,10 +71,13 @@ class Project:
         routes = []
         for route in discover_routes(self.root, self._registry.extensions(), self._ignore):
             try:
-                workers[route.pattern] = self._new_worker(route.file)
+                worker = self._new_worker(route.file)
             except WwsError as exc:
-                self._keep(None, route.file, exc)
-                continue
+                kept = self._keep(None, route.file, exc)
+                if kept is None:
+                    continue
+                worker = kept
+            workers[route.pattern] = worker
             routes.append(route)
         self.served = Served(Router(routes), workers)
 
@@ -86,9 +90,10 @@ class Project:
         return self.served.router
 
     def _new_worker(self, file: Path) -> Worker:
-        return Worker(
-            file, root=self.root, sandbox=self._sandbox, registry=self._registry, kv=self.kv, fetcher=self.fetcher
-        )
+        return Worker(file, root=self.root, keep_last_loaded=True, **self._worker_options())
+
+    def _worker_options(self) -> dict[str, Any]:
+        return {"sandbox": self._sandbox, "registry": self._registry, "kv": self.kv, "fetcher": self.fetcher}
 
     def names_a_source(self, path: str) -> bool:
         """Whether a request path names one of the project's handler or config files (never served, even by a
@@ -162,7 +167,7 @@ class Project:
     def _load(self, candidate: Worker, current: Worker | None, digest: str) -> Worker | None:
         """Load `candidate` now, before it takes traffic; if it fails, `current` (if any) keeps serving."""
         try:
-            candidate.load()
+            candidate.load(last_loaded=current is None)  # with no version here, the project's last one stands in
         except WwsError as exc:
             self._rejected[candidate.path] = digest
             if current is None:
@@ -170,13 +175,21 @@ class Project:
                 return candidate  # a new handler that cannot load answers 500 with its error, as at start-up
             candidate.close()
             return self._keep(current, candidate.path, exc)
-        self._rejected.pop(candidate.path, None)
+        if candidate.stand_in is not None:
+            self._rejected[candidate.path] = digest  # these files do not load: not tried again until they change
+        else:
+            self._rejected.pop(candidate.path, None)
         self.failed.pop(candidate.path, None)
         return candidate
 
     def _keep(self, current: Worker | None, file: Path, error: WwsError) -> Worker | None:
-        """Log why the files' version of `file` cannot be served, and go on with `current` (if any)."""
+        """Log why the files' version of `file` cannot be served, and go on with `current` (if any; else with its
+        last version that loaded in any process of the project, if any)."""
         if current is None:
+            stand_in = Worker.last_version(file, root=self.root, **self._worker_options())
+            if stand_in is not None:
+                log.warning("%s\n(%s)", error.format_message(), stand_in.standing_in_note())
+                return stand_in
             log.error("not serving %s: %s", file, error.format_message())
             self.failed[file] = error.format_message()
         else:
@@ -207,6 +220,8 @@ class Project:
 def _same_version(current: Worker, candidate: Worker, digest: str) -> bool:
     """Whether `candidate` (with inputs `digest`) is the version `current` serves. A worker not loaded yet reads its
     sources when it first loads, so only its config can be out of date."""
+    if current.pinned is not None or current.stand_in is not None:
+        return False  # it serves an older version than its files: whatever they are now is worth a try
     if current.prepared is None:
         return current.config == candidate.config
     return current.prepared.digest == digest

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from wws.config.model import WorkerConfig
-from wws.errors import HostCallError, KVUnavailable
+from wws.errors import HostCallError, HostUnavailable, KVUnavailable, WorkerError
 from wws.kv.base import KVStore
 from wws.logs import GUEST_LEVELS, log_guest
 from wws.messages import Headers
@@ -72,15 +74,25 @@ class HostAPI:
             "url.domain_to_ascii": lambda args, _id, _deadline: domain_to_ascii(_text(args, "domain")),
         }
 
-    def begin(self) -> None:
-        """A guest call starts on this thread: forget the fault of the one before (see `fault`)."""
+    @contextlib.contextmanager
+    def faults(self, worker: Path, request_id: str) -> Iterator[None]:
+        """Around a guest call of `worker` on this thread: a KV store that does not answer is the host's fault,
+        raised as `HostUnavailable` (503, retried in a pipeline), whether the host met it itself or the guest failed
+        after its host call was refused for it. A guest that answered anyway keeps its answer."""
         self._calls.fault = None
-
-    def fault(self) -> KVUnavailable | None:
-        """The host's failure during the guest call last begun on this thread (its KV store did not answer), if
-        any: the guest was told, and what it did next is not its fault."""
-        fault: KVUnavailable | None = getattr(self._calls, "fault", None)
-        return fault
+        try:
+            yield
+        except KVUnavailable as exc:
+            raise HostUnavailable(worker, "its KV store", str(exc)) from exc
+        except WorkerError as exc:
+            fault = self._calls.fault
+            if fault is None:
+                raise
+            raise HostUnavailable(worker, "its KV store", str(fault)) from exc
+        if self._calls.fault is not None:
+            log.warning(
+                "%s [%s] answered though its KV store is unavailable: %s", worker, request_id, self._calls.fault
+            )
 
     def _namespace(self) -> tuple[KVStore, str]:
         if self.kv is None or self.config.kv_namespace is None:

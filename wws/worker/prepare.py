@@ -6,6 +6,11 @@ a temporary name and renamed into place, so a half-written folder is never used.
 previous folder; older ones are removed once no process holds them (see `holds.py`): processes that share a project
 (`--workers N`, hosts sharing its disk) may serve different versions of one worker (another environment gives
 other `[vars]`, so another folder), and one never removes a folder another one uses.
+
+Each worker's record, `.wws/workers/<hash>.json`, lists its versions (newest first) and its last version that
+loaded in any process, with the text of its config then: a process whose files of the worker cannot load (a broken
+save, which the process that loaded it keeps out) serves that version instead (see `Worker.load`); its folder is
+never collected.
 """
 
 from __future__ import annotations
@@ -96,18 +101,64 @@ def _index_path(root: Path, relative: str) -> Path:
 
 def _remember(root: Path, language: str, relative: str, digest: str) -> None:
     """Record `digest` as the worker's current version; remove the versions older than the previous one that no
-    process holds (the others stay listed, for a later collection)."""
+    process holds and that are not its last version that loaded (the others stay listed, for a later collection)."""
     index = _index_path(root, relative)
     with _record_lock(index):
-        versions = _recorded_versions(index)
+        record = _read_record(index)
+        versions = _versions(record)
         if versions[:1] == [digest]:
             return
         newest = [digest, *[item for item in versions if item != digest]]
         kept = newest[:KEEP_VERSIONS]
+        loaded = _loaded(record)
         for stale in newest[KEEP_VERSIONS:]:
-            if not remove_unless_held(root / STATE_FOLDER / language / stale):
+            if stale == (loaded and loaded.digest) or not remove_unless_held(root / STATE_FOLDER / language / stale):
                 kept.append(stale)
-        _write_record(index, {"worker": relative, "language": language, "versions": kept})
+        _write_record(index, {**record, "worker": relative, "language": language, "versions": kept})
+
+
+@dataclass(frozen=True, slots=True)
+class LastLoaded:
+    """A worker's last version that loaded, in any process of the project: what a process that cannot load the
+    worker's files (a broken save) serves instead."""
+
+    language: str
+    digest: str
+    config: str
+    """The text of the worker's config file then ("" when it had none)."""
+
+
+def remember_loaded(root: Path, relative: str, loaded: LastLoaded) -> None:
+    """Record `loaded` as the worker's last version that loaded (its folder is then kept: see `_remember`)."""
+    index = _index_path(root, relative)
+    with _record_lock(index):
+        record = _read_record(index)
+        if _loaded(record) == loaded:
+            return
+        versions = _versions(record) or [loaded.digest]
+        entry = {"digest": loaded.digest, "config": loaded.config}
+        _write_record(index, {**record, "worker": relative, "language": loaded.language, "versions": versions,
+                              "loaded": entry})  # fmt: skip
+
+
+def last_loaded(root: Path, relative: str) -> LastLoaded | None:
+    """The worker's last version that loaded, if one did and its folder is still there."""
+    loaded = _loaded(_read_record(_index_path(root, relative)))
+    if loaded is None or not (root / STATE_FOLDER / loaded.language / loaded.digest / MANIFEST).is_file():
+        return None
+    return loaded
+
+
+def hold_prepared(root: Path, language: str, digest: str) -> PreparedFolder | None:
+    """The prepared folder `digest` as it is, held by this process; None when it is not there (nothing is filled)."""
+    folder = root / STATE_FOLDER / language / digest
+    hold = FolderHold(folder)
+    try:
+        source_name = str(json.loads((folder / MANIFEST).read_text())["source"])
+    except (OSError, ValueError, KeyError, TypeError):
+        hold.release()
+        return None
+    return PreparedFolder(folder, source_name, digest, reused=True, hold=hold)
 
 
 def _write_record(index: Path, record: dict[str, object]) -> None:
@@ -131,14 +182,12 @@ def forget_worker(root: Path, relative: str) -> None:
     still holds stay, and stay listed)."""
     index = _index_path(root, relative)
     with _record_lock(index):
-        try:
-            language = str(json.loads(index.read_text())["language"])
-        except (OSError, ValueError, KeyError, TypeError):
+        record = _read_record(index)
+        language = record.get("language")
+        if not isinstance(language, str):
             return
         held = [
-            version
-            for version in _recorded_versions(index)
-            if not remove_unless_held(root / STATE_FOLDER / language / version)
+            version for version in _versions(record) if not remove_unless_held(root / STATE_FOLDER / language / version)
         ]
         if held:
             _write_record(index, {"worker": relative, "language": language, "versions": held})
@@ -146,12 +195,30 @@ def forget_worker(root: Path, relative: str) -> None:
             index.unlink(missing_ok=True)
 
 
-def _recorded_versions(index: Path) -> list[str]:
-    """The versions a worker's record lists, newest first ([] when there is no readable record)."""
+def _read_record(index: Path) -> dict[str, object]:
+    """A worker's record ({} when there is none, or none readable)."""
     try:
-        return [str(item) for item in json.loads(index.read_text())["versions"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
+        record = json.loads(index.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _versions(record: dict[str, object]) -> list[str]:
+    """The versions a worker's record lists, newest first."""
+    versions = record.get("versions")
+    return [str(item) for item in versions] if isinstance(versions, list) else []
+
+
+def _loaded(record: dict[str, object]) -> LastLoaded | None:
+    entry = record.get("loaded")
+    language = record.get("language")
+    if not (isinstance(entry, dict) and isinstance(language, str)):
+        return None
+    digest, config = entry.get("digest"), entry.get("config")
+    if not (isinstance(digest, str) and isinstance(config, str)):
+        return None
+    return LastLoaded(language, digest, config)
 
 
 def find_project_root(handler: Path) -> Path:

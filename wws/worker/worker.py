@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import logging
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from wws.config.loader import load_worker_config
+from wws.config.loader import load_worker_config, read_worker_config
 from wws.config.model import Isolation, WorkerConfig
-from wws.errors import HostUnavailable, KVUnavailable, LoadError, RequestTooLarge, WorkerError
+from wws.errors import LoadError, RequestTooLarge, WwsError
 from wws.kv.base import KVStore, changes_between
 from wws.kv.memory import MemoryKV
 from wws.logs import log_guest
@@ -25,7 +24,17 @@ from wws.sandbox.engine import Sandbox, default_sandbox
 from wws.sandbox.guest import SandboxSpec
 from wws.worker.host import HostAPI
 from wws.worker.isolation import FreshInstances, WarmPool
-from wws.worker.prepare import PreparedFolder, find_project_root, inputs_digest, prepare_folder
+from wws.worker.prepare import (
+    STATE_FOLDER,
+    LastLoaded,
+    PreparedFolder,
+    find_project_root,
+    hold_prepared,
+    inputs_digest,
+    last_loaded,
+    prepare_folder,
+    remember_loaded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +65,32 @@ class Worker:
         pool_size: int | None = None,
         kv: KVStore | None = None,
         fetcher: Fetcher | None = None,
+        keep_last_loaded: bool = False,
+        config_text: str | None = None,
+        pinned: str | None = None,
     ):
         self.path = Path(path).resolve()
         if not self.path.is_file():
             raise LoadError(self.path, "no such file")
         self.root = (root or find_project_root(self.path)).resolve()
-        self.config = config if config is not None else load_worker_config(self.path, project_root=self.root)
+        self.config_text = read_worker_config(self.path) if config_text is None else config_text
+        """The text of its config file as this version read it (what a stand-in elsewhere parses)."""
+        self.config = (
+            config
+            if config is not None
+            else load_worker_config(self.path, project_root=self.root, text=self.config_text)
+        )
+        self.keep_last_loaded = keep_last_loaded
+        """When its files cannot load, serve its last version that loaded (in any process) instead: a server does."""
+        self.pinned = pinned
+        """The version (prepared folder) it serves, whatever its files are now: a stand-in's."""
+        self._stand_in: Worker | None = None
         self.kv = kv if kv is not None else (MemoryKV() if self.config.kv_namespace else None)
         self._own_fetcher = fetcher is None
         self.fetcher = fetcher or Fetcher()
         self.host = HostAPI(self.relative_path, self.config, self.kv, self.fetcher)
-        self.runtime: Runtime = (registry or default_registry()).get(self.path.suffix)
+        self._registry = registry or default_registry()
+        self.runtime: Runtime = self._registry.get(self.path.suffix)
         self.sandbox = sandbox or default_sandbox()
         self.pool_size = pool_size or default_pool_size()
         self.prepared: PreparedFolder | None = None
@@ -110,19 +134,22 @@ class Worker:
         return digest, frozenset(files)
 
     def prepare(self) -> PreparedFolder:
-        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs, and hold it (no process removes it)
-        until this worker closes or prepares another version."""
-        digest, self.sources = self.inputs()
-        previous, self.prepared = (
-            self.prepared,
-            prepare_folder(
+        """Write (or reuse) `.wws/<language>/<hash>/` for the current inputs (a pinned worker: its version's folder,
+        as it is), and hold it (no process removes it) until this worker closes or prepares another version."""
+        if self.pinned is not None:
+            prepared = hold_prepared(self.root, self.runtime.language, self.pinned)
+            if prepared is None:
+                raise LoadError(self.path, f"its version {self.pinned[:12]} is no longer in {STATE_FOLDER}/")
+        else:
+            digest, self.sources = self.inputs()
+            prepared = prepare_folder(
                 self.root,
                 self.runtime.language,
                 self.relative_path,
                 digest,
                 lambda folder: self.runtime.prepare(self.path, folder, self.writable_folders),
-            ),
-        )
+            )
+        previous, self.prepared = self.prepared, prepared
         if previous is not None:
             previous.release()
         return self.prepared
@@ -130,7 +157,12 @@ class Worker:
     @property
     def loaded(self) -> bool:
         """Whether this version is prepared and loaded (requests then start at once)."""
-        return self._strategy is not None
+        return self._strategy is not None or (self._stand_in is not None and self._stand_in.loaded)
+
+    @property
+    def stand_in(self) -> Worker | None:
+        """The last version that loaded, serving in its place because its files cannot load (see `load`)."""
+        return self._stand_in
 
     @property
     def speculates(self) -> bool:
@@ -140,12 +172,69 @@ class Worker:
         writable folder: a call stopped and run again would find its own writes). False until loaded."""
         return self._speculates
 
-    def load(self) -> FreshInstances | WarmPool:
-        """Prepare and load this version of the worker (idempotent); raises `LoadError` when it cannot run."""
+    def load(self, last_loaded: bool = True) -> FreshInstances | WarmPool:
+        """Prepare and load this version of the worker (idempotent) and return how it makes instances; raises
+        `LoadError` when it cannot run. With `keep_last_loaded` (and `last_loaded`), a version that cannot load gets
+        a stand-in instead: its last version that loaded in any process of the project (a broken save never
+        replaces a working version, even in a process that had not loaded the worker yet); the error is raised only
+        when there is none."""
         with self._lock:
-            if self._strategy is None:
-                self._strategy = self._load()
+            if self._strategy is None and self._stand_in is None:
+                try:
+                    self._strategy = self._load()
+                except LoadError as exc:
+                    if not (self.keep_last_loaded and last_loaded):
+                        raise
+                    self._stand_in = self._last_loaded(exc)
+            if self._stand_in is not None:
+                return self._stand_in.load()
+            assert self._strategy is not None
             return self._strategy
+
+    def _last_loaded(self, error: LoadError) -> Worker:
+        """A pinned worker serving this one's last version that loaded, loaded; else `error` is raised."""
+        stand_in = Worker.last_version(
+            self.path,
+            root=self.root,
+            sandbox=self.sandbox,
+            registry=self._registry,
+            pool_size=self.pool_size,
+            kv=self.kv,
+            fetcher=None if self._own_fetcher else self.fetcher,
+        )
+        if stand_in is None:
+            raise error
+        try:
+            stand_in.load()
+        except WwsError as exc:
+            stand_in.close()
+            log.error("%s\n(its last version that loaded cannot serve either: %s)", error, exc)
+            raise error from exc
+        log.warning("%s\n(%s)", error, stand_in.standing_in_note())
+        return stand_in
+
+    @classmethod
+    def last_version(cls, path: Path, *, root: Path, **options: Any) -> Worker | None:
+        """A worker (not loaded) pinned to the last version of `path` that loaded in any process of the project
+        (`root`), with its config as it was then; None when there is none to serve (or its config no longer reads,
+        e.g. an environment variable it needs is missing here). `options` are the other arguments of `Worker`."""
+        relative = path.resolve().relative_to(root.resolve()).as_posix()
+        loaded = last_loaded(root, relative)
+        if loaded is None:
+            return None
+        try:
+            config = load_worker_config(path, project_root=root, text=loaded.config)
+            worker = cls(path, config, root=root, config_text=loaded.config, pinned=loaded.digest, **options)
+        except WwsError:
+            return None
+        return worker if worker.runtime.language == loaded.language else None
+
+    def standing_in_note(self) -> str:
+        """What the log says of a pinned worker serving for its files that cannot load."""
+        version = (self.pinned or "")[:12]
+        return (
+            f"{self.relative_path}: serving its last version that loaded in this project, {version}, until a save loads"
+        )
 
     def _load(self) -> FreshInstances | WarmPool:
         prepared = self.prepare()
@@ -160,6 +249,9 @@ class Worker:
         program = self._program = self.runtime.load(
             PreparedWorker(self.path, prepared.folder, prepared.source_name, self.config, self.sandbox, spec)
         )
+        if self.pinned is None:  # a version that loads: what the project's processes fall back to (see `load`)
+            loaded = LastLoaded(self.runtime.language, prepared.digest, self.config_text)
+            remember_loaded(self.root, self.relative_path, loaded)
         self._kv_copy = self.config.kv_namespace is not None and getattr(program, "kv_snapshot", True)
         writable = any(folder.writable for folder in self.config.folders)
         self._speculates = getattr(program, "speculates", False) and not self._kv_copy and not writable
@@ -200,8 +292,10 @@ class Worker:
 
     def _handle(self, request: WorkerRequest) -> WorkerResponse:
         strategy = self._strategy or self.load()
+        if self._stand_in is not None:
+            return self._stand_in.handle(request)
         namespace = self.config.kv_namespace
-        with self._host_faults(request.request_id):
+        with self.host.faults(self.path, request.request_id):
             if self._kv_copy and namespace is not None and self.kv is not None:
                 request = dataclasses.replace(request, kv=self.kv.items(namespace))
             response = strategy.handle(request)
@@ -212,32 +306,13 @@ class Worker:
                 self.kv.apply(namespace, changes_between(request.kv, response.kv))
         return response
 
-    @contextlib.contextmanager
-    def _host_faults(self, request_id: str) -> Iterator[None]:
-        """Around a guest call on this thread: a KV store that does not answer is the host's fault, raised as
-        `HostUnavailable` (503, retried in a pipeline), whether the host met it itself or the guest failed after
-        its host call was refused for it. A guest that answered anyway keeps its answer."""
-        self.host.begin()
-        try:
-            yield
-        except KVUnavailable as exc:
-            raise HostUnavailable(self.path, "its KV store", str(exc)) from exc
-        except WorkerError as exc:
-            fault = self.host.fault()
-            if fault is None:
-                raise
-            raise HostUnavailable(self.path, "its KV store", str(fault)) from exc
-        fault = self.host.fault()
-        if fault is not None:
-            log.warning("%s [%s] answered though its KV store is unavailable: %s", self.path, request_id, fault)
-
     def run_step(self, call: StepCall) -> StepAnswer:
         """Run one pipeline step on a fresh instance (whatever the worker's isolation: a step shares nothing).
         Raises a `WorkerError` when the guest fails, `LoadError` when it cannot load or its runtime runs no steps."""
         self.load()
         program = self._program
         assert program is not None
-        with self._host_faults(call.request_id):
+        with self.host.faults(self.path, call.request_id):
             instance = program.new_instance()
             try:
                 run_step = getattr(instance, "run_step", None)
@@ -264,8 +339,11 @@ class Worker:
         folder (see `prepare`)."""
         with self._lock:
             strategy, self._strategy = self._strategy, None
+            stand_in, self._stand_in = self._stand_in, None
         if strategy is not None:
             strategy.close()
+        if stand_in is not None:
+            stand_in.close()
         if self.prepared is not None:
             self.prepared.release()
         if self._own_fetcher:
