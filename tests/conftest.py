@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,39 @@ def postgres_binaries() -> Path | None:
 def running_postgres() -> Iterator[str]:
     """A real PostgreSQL server (Debian's package) in a throwaway folder on a free port, trusting local connections,
     fsync off (a test loses nothing): its URL, for a database `wws` that DBOS creates on first use."""
+    with postgres_instance() as server:
+        yield server.url
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server of the tests', which a test may stop (as `pg_ctl stop -m fast` does) and start again."""
+
+    url: str
+    control: list[str]
+    """`pg_ctl -D <data>` (as the server's user), to which `stop`/`start` add their arguments."""
+    options: str
+    log: Path
+
+    def stop(self) -> None:
+        subprocess.run([*self.control, "-m", "fast", "-w", "stop"], check=True, capture_output=True)
+
+    def start(self) -> None:
+        started = subprocess.run(
+            [*self.control, "-o", self.options, "-l", str(self.log), "-w", "start"],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if started.returncode != 0:
+            pytest.fail(
+                f"PostgreSQL did not start: {started.stderr}\n{self.log.read_text() if self.log.exists() else ''}"
+            )
+
+
+@contextlib.contextmanager
+def postgres_instance() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server of its own (see `running_postgres`), stopped and removed at the end."""
     binaries = postgres_binaries()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)")
@@ -97,26 +131,24 @@ def running_postgres() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    data, log = folder / "data", folder / "server.log"
+    data = folder / "data"
     subprocess.run(
         [*as_server, str(binaries / "initdb"), "-D", str(data), "-U", "wws", "--auth=trust", "-E", "UTF8", "--no-sync"],
         check=True,
         capture_output=True,
     )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    started = subprocess.run(
-        [*as_server, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"],
-        check=False,
-        capture_output=True,
-        text=True,
+    server = PostgresServer(
+        f"postgresql://wws@127.0.0.1:{port}/wws",
+        [*as_server, str(binaries / "pg_ctl"), "-D", str(data)],
+        options,
+        folder / "server.log",
     )
-    if started.returncode != 0:
-        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{log.read_text() if log.exists() else ''}")
+    server.start()
     try:
-        yield f"postgresql://wws@127.0.0.1:{port}/wws"
+        yield server
     finally:
-        stop = [*as_server, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-        subprocess.run(stop, check=False, capture_output=True)
+        subprocess.run([*server.control, "-m", "immediate", "stop"], check=False, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -13,14 +13,18 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import sqlalchemy as sa
 
+from tests.conftest import postgres_instance
 from tests.pipelines.test_durable import counts
 from tests.pipelines.test_http import wait_for
 from tests.server.conftest import serving
 from wws.config.loader import load_pipelines_settings
 from wws.errors import ConfigError
 from wws.kv.memory import MemoryKV
+from wws.pipelines import heartbeats
 from wws.pipelines.durable import PipelineRuns
+from wws.pipelines.heartbeats import DEAD_AFTER_SECONDS, Heartbeats
 from wws.pipelines.runner import WorkerSteps
 
 API = "/_wws/pipelines"
@@ -141,3 +145,29 @@ def test_a_process_that_stops_says_so_once_nothing_runs_in_it_any_more(project: 
             "SELECT seen_at = 'epoch' FROM wws_pipeline_executors WHERE executor_id = %s", (runs.executor_id,)
         ).fetchone()
     assert stopped == (True,)
+
+
+def test_after_an_outage_of_the_database_no_process_is_declared_dead_until_all_could_beat_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every process's beats fail while the database is down: once it is back, a process that beat first must not
+    take over the runs of the others, alive, that have not beaten yet."""
+    with postgres_instance() as server:
+        base = server.url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        engine = sa.create_engine(f"{base}/postgres")
+        beats = Heartbeats(engine, "this-process")
+        beats.start()
+        server.stop()
+        with pytest.raises(sa.exc.OperationalError):
+            beats.beat()
+        server.start()
+        beats.beat()
+        with engine.begin() as connection:  # another process, alive, which has not beaten since the outage
+            connection.execute(sa.text(
+                "INSERT INTO wws_pipeline_executors VALUES ('other-process', 'elsewhere', now() - interval '1 hour')"
+            ))  # fmt: skip
+        assert beats.dead() == []
+        later = time.monotonic() + DEAD_AFTER_SECONDS + 1
+        monkeypatch.setattr(heartbeats.time, "monotonic", lambda: later)
+        assert beats.dead() == ["other-process"], "once all could beat, one that did not is dead"
+        engine.dispose()

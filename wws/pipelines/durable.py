@@ -39,6 +39,7 @@ from dbos._serialization import DBOSPortableJSONSerializer
 from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES
 from wws.errors import IdempotencyConflict
 from wws.pipelines import workflow
+from wws.pipelines.health import DatabaseWatch
 from wws.pipelines.heartbeats import BEAT_SECONDS, Heartbeats
 from wws.pipelines.lease import ExecutorLease
 from wws.pipelines.outputs import OutputStore
@@ -94,6 +95,8 @@ class PipelineRuns:
         self._aborted: dict[str, threading.Event] = {}
         self.stopping = threading.Event()
         self._heartbeats: Heartbeats | None = None
+        self._watch: DatabaseWatch | None = None
+        """Postgres: whether the database answers (see `health.py`)."""
         self._dbos: DBOS | None = None
         self._queue: Queue | None = None
         """Postgres: the queue runs go through, for any process to take; SQLite: none, a run starts where it is
@@ -129,6 +132,9 @@ class PipelineRuns:
             if self.database_url.startswith("sqlite:///"):
                 _sync_at_checkpoints(dbos._sys_db.engine)
             if self.database_url.startswith(("postgresql://", "postgres://")):
+                self._watch = DatabaseWatch(dbos._sys_db.engine, self.database)
+                self._watch.probe()
+                self._watch.start()
                 self._heartbeats = Heartbeats(dbos._sys_db.engine, self.executor_id)
                 self._heartbeats.start()
                 self.outputs.use_database(dbos._sys_db.engine)
@@ -158,11 +164,21 @@ class PipelineRuns:
         self.lease.forget(dead)
         return dead
 
+    def database_outage(self) -> str | None:
+        """Why the runs' database does not answer now (Postgres), or None while it does (always, for SQLite: a
+        locked file is waited for)."""
+        return self._watch.outage if self._watch is not None else None
+
     def _sweep(self) -> None:
         """Every `RECOVERY_SECONDS`, while launched: a process that dies has its runs taken over that soon."""
         while not self.stopping.wait(RECOVERY_SECONDS):
+            if self.database_outage() is not None:
+                continue  # nothing to learn from a database that does not answer (its outage is logged)
             try:
                 self.recover_dead()
+            except sa.exc.SQLAlchemyError as exc:  # gone since the last probe: the next sweep tries again
+                cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                log.warning("looking for the runs of dead processes: the database did not answer: %s", cause)
             except Exception:  # the next sweep tries again; the server goes on
                 log.exception("looking for the runs of dead processes failed")
 
@@ -189,6 +205,9 @@ class PipelineRuns:
             self._heartbeats = None
         logging.getLogger("dbos").removeFilter(_quiet_cancels)
         self.lease.release(keep=bool(cut_off))
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         workflow.uninstall()
 
     def _leave_unfinished(self) -> list[str]:

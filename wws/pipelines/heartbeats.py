@@ -4,11 +4,16 @@ Every process writes, every `BEAT_SECONDS`, when it was last seen (the database'
 matter) in `wws_pipeline_executors`. A process not seen for `DEAD_AFTER_SECONDS` is dead: the first live process
 to delete its row (one `DELETE … RETURNING`, so exactly one) takes over its unfinished runs. A process that stops
 cleanly marks itself dead at once, so that its unfinished runs are taken over at the next look.
+
+After the database did not answer (every process's beats failed alike), a process declares no one dead until a
+whole `DEAD_AFTER_SECONDS` has passed since its own beats came through again: the others, alive, have beaten by
+then, and none has its runs taken over while it runs them.
 """
 
 from __future__ import annotations
 
 import socket
+import time
 
 import sqlalchemy as sa
 
@@ -24,6 +29,9 @@ class Heartbeats:
     def __init__(self, engine: sa.Engine, executor_id: str):
         self.engine = engine
         self.executor_id = executor_id
+        self._failing = False
+        self._trusted_from = 0.0
+        """`time.monotonic()` from which the others' beats tell who is dead (see the module's docstring)."""
 
     def start(self) -> None:
         with self.engine.begin() as connection:
@@ -36,17 +44,26 @@ class Heartbeats:
         self.beat()
 
     def beat(self) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    f"INSERT INTO {_TABLE} (executor_id, host, seen_at) VALUES (:executor, :host, now()) "
-                    "ON CONFLICT (executor_id) DO UPDATE SET seen_at = now()"
-                ),
-                {"executor": self.executor_id, "host": socket.gethostname()},
-            )
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        f"INSERT INTO {_TABLE} (executor_id, host, seen_at) VALUES (:executor, :host, now()) "
+                        "ON CONFLICT (executor_id) DO UPDATE SET seen_at = now()"
+                    ),
+                    {"executor": self.executor_id, "host": socket.gethostname()},
+                )
+        except sa.exc.SQLAlchemyError:
+            self._failing = True
+            raise
+        if self._failing:
+            self._failing = False
+            self._trusted_from = time.monotonic() + DEAD_AFTER_SECONDS
 
     def dead(self) -> list[str]:
         """The executors not seen for `DEAD_AFTER_SECONDS`, now forgotten: this process takes over their runs."""
+        if time.monotonic() < self._trusted_from:
+            return []
         with self.engine.begin() as connection:
             rows = connection.execute(
                 sa.text(

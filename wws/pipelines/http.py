@@ -55,6 +55,10 @@ MIN_TOKEN_LENGTH = 16
 KEEP_ALIVE_SECONDS = 15.0
 MAX_CONTROL_BYTES = 64 * 1024
 """Bodies that steer a run (a rerun's) are small."""
+OUTAGE_RETRY_SECONDS = 2
+"""`Retry-After` of the API's answers while the runs' database does not answer."""
+OUTAGE_CHECK_SECONDS = 0.1
+"""How often a request that reads looks whether the database stopped answering while it waits for it."""
 RETRY_MS = 1000
 """How long an SSE client waits before it reconnects (with its Last-Event-ID)."""
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -120,12 +124,30 @@ class PipelinesService:
         async def endpoint(request: Request) -> Response:
             if not self.started:
                 return _error(503, "pipelines are not running in this server yet")
+            outage = self.runs.database_outage()
+            if outage is not None:  # nothing started, nothing read: the client tries again later
+                return _outage(outage)
             try:
-                return await handler(request)
+                if request.method == "GET":
+                    return await self._unless_outage(handler(request))
+                return await handler(request)  # what it changes may be done: it is waited for, however long
             except ApiError as exc:
                 return _error(exc.code, exc.message, **exc.extra)
 
         return Route(path, endpoint, methods=[method])
+
+    async def _unless_outage(self, reading: Awaitable[Response]) -> Response:
+        """What a request that reads answers, unless the database stops answering meanwhile: then 503 at once
+        (DBOS would wait for it to come back; its thread does, the client does not)."""
+        task = asyncio.ensure_future(reading)
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=OUTAGE_CHECK_SECONDS)
+            if done:
+                return task.result()
+            outage = self.runs.database_outage()
+            if outage is not None:
+                task.cancel()
+                return _outage(outage)
 
     def _relative(self, text: str) -> str:
         return text.replace(f"{self.project}/", "")
@@ -370,6 +392,14 @@ async def _server_sent(events: AsyncIterator[dict[str, Any] | None]) -> AsyncIte
             continue
         data = json.dumps(event["data"], ensure_ascii=False, separators=(",", ":"))
         yield f"id: {event['id']}\nevent: {event['event']}\ndata: {data}\n\n"
+
+
+def _outage(cause: str) -> JSONResponse:
+    """The answer while the runs' database does not answer: nothing was done, the client may try again."""
+    message = f"the pipelines database does not answer ({cause}): nothing was done, retry later"
+    response = _error(503, message, retry_after=OUTAGE_RETRY_SECONDS)
+    response.headers["retry-after"] = str(OUTAGE_RETRY_SECONDS)
+    return response
 
 
 def _error(code: int, message: str, **extra: Any) -> JSONResponse:
