@@ -8,13 +8,16 @@ import contextlib
 import json
 import logging
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import running_redis
 from wws.kv.memory import MemoryKV
+from wws.kv.redis import RedisKV
 from wws.pipelines.catalog import PIPELINES_FOLDER
 from wws.pipelines.durable import PipelineRuns
 from wws.pipelines.plan import load_plan
@@ -154,3 +157,43 @@ def test_a_step_waiting_for_the_host_when_the_process_stops_runs_in_the_next_one
         record = wait_until(second, run_id, lambda record: record["status"] != "running")
     assert record["status"] == "completed"
     assert record["output"] == "hello"
+
+
+@pytest.mark.slow
+def test_a_step_whose_kv_store_does_not_answer_waits_for_it_and_completes_once_it_does(tmp_path: Path) -> None:
+    """Redis stopped while a step needs it: the step is not failed (its guest saw the KV call refused, which is not
+    its fault), and it completes once Redis answers again, with no restart."""
+    handlers = tmp_path / PIPELINES_FOLDER / "h"
+    handlers.mkdir(parents=True)
+    (handlers / "count.js").write_text(
+        "export default { async step(state, env) {\n"
+        "  const seen = Number((await env.KV.get('seen')) ?? 0) + 1;\n"
+        "  await env.KV.put('seen', String(seen));\n"
+        "  return { seen };\n"
+        "} };\n"
+    )
+    (handlers / "count.toml").write_text('[data.kv]\nnamespace = "steps"\n')
+    plan = tmp_path / PIPELINES_FOLDER / "count.json"
+    plan.write_text(json.dumps({"steps": [{"id": "count", "handler": "h/count.js"}]}))
+    with running_redis(tmp_path) as (url, server):
+        port = urllib.parse.urlsplit(url).port
+        kv = RedisKV(url)
+        steps = WorkerSteps(tmp_path, kv=kv)
+        runs = PipelineRuns(tmp_path, steps)
+        runs.launch()
+        try:
+            assert runs.run(load_plan(plan, default_registry()), plan.read_text(), None)["output"] == {"seen": 1}
+            server.terminate()
+            server.wait(10)
+            run_id = runs.start(load_plan(plan, default_registry()), plan.read_text(), None).run_id
+            waiting = wait_until(runs, run_id, lambda record: "host_failures" in record["steps"].get("count", {}))
+            assert "its KV store is unavailable" in waiting["steps"]["count"]["host_failures"]["error"]
+            with running_redis(tmp_path, port):  # back, empty (nothing saved): the step runs against it
+                record = wait_until(runs, run_id, lambda record: record["status"] != "running")
+        finally:
+            runs.close()
+            steps.close()
+            kv.close()
+    assert record["status"] == "completed"
+    assert record["output"] == {"seen": 1}
+    assert record["steps"]["count"]["attempt"] == 1

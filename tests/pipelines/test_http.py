@@ -575,3 +575,21 @@ def test_secrets_are_in_no_answer_of_any_route(tmp_path: Path, native_modules: d
     database = b"".join(path.read_bytes() for path in (project / ".wws").glob("pipelines.sqlite*"))
     assert secret.encode() not in database
     assert other.encode() not in database
+
+
+def test_the_api_requests_are_in_the_access_log_like_any_other(project: Path) -> None:
+    with serving(project, "--workers", "1", "--log-format", "json") as (base, process):
+        api = base + API
+        started = httpx.post(f"{api}/resume/runs", json=1)
+        wait_for(api, started.json()["run_id"])
+        events = httpx.get(f"{api}/runs/{started.json()['run_id']}/events", timeout=30)
+        missing = httpx.get(f"{api}/runs/no-such-run")
+        process.terminate()
+        _, log = process.communicate(timeout=30)
+    access = [json.loads(line) for line in log.splitlines() if '"wws.access"' in line]
+    seen = {(entry["method"], entry["path"], entry["status"]) for entry in access}
+    assert ("POST", "/_wws/pipelines/resume/runs", started.status_code) in seen
+    assert ("GET", f"/_wws/pipelines/runs/{started.json()['run_id']}/events", events.status_code) in seen
+    assert ("GET", "/_wws/pipelines/runs/no-such-run", missing.status_code) in seen
+    assert missing.status_code == 404
+    assert all(entry["request_id"] and entry["duration_ms"] >= 0 for entry in access)

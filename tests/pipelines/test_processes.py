@@ -12,6 +12,7 @@ import shutil
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,11 @@ def deployment(
     with running_redis(elsewhere) as (redis, _):
         options = ("--workers", "1", "--pipelines-db", database, "--kv", redis)
         yield Deployment((project, other), options, redis, DEAD_AFTER_SECONDS + 15, database)
+
+
+def post_run(base: str, index: int) -> str:
+    run_id: str = httpx.post(f"{base}{API}/marked/runs", json={"id": index}).json()["run_id"]
+    return run_id
 
 
 def executions(deployment: Deployment, runs: range) -> dict[str, int]:
@@ -175,3 +181,26 @@ def test_workers_of_one_server_share_the_runs(project: Path) -> None:
     assert set(counted.values()) == {1}
     assert all(text.rstrip().endswith('"status":"completed","output":{"id":' + str(i) + "}}") for i, text in
                enumerate(streamed))  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_burst_submitted_to_one_process_is_shared_with_the_other(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, postgres_server: str
+) -> None:
+    """Each process takes at most `runs_per_process` (8) runs of the queue at once: 16 runs posted to one server,
+    each a second long, are run by both."""
+    other = tmp_path_factory.mktemp("other-host") / "project"
+    shutil.copytree(project, other)
+    database = f"{postgres_server}/t_burst_{time.monotonic_ns()}"
+    deployment = Deployment((project, other), ("--workers", "1", "--pipelines-db", database), "sqlite", 0, database)
+    with two_servers(deployment, wait_ms=1000) as (first, _):
+        with ThreadPoolExecutor(16) as pool:  # all queued within one look of the processes at the queue
+            run_ids = list(pool.map(lambda index: post_run(first, index), range(16)))
+        records = all_finished(first + API, run_ids, timeout=120)
+    assert {record["status"] for record in records} == {"completed"}
+    with psycopg.connect(database) as connection:
+        shares = connection.execute(
+            "SELECT executor_id, count(*) FROM dbos.workflow_status WHERE name = 'wws-pipeline-run' GROUP BY 1"
+        ).fetchall()
+    assert len(shares) == 2, shares
+    assert min(count for _, count in shares) >= 4, shares

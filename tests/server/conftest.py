@@ -109,6 +109,34 @@ def running(app: Starlette, port: int | None = None, http_limits: HttpLimits | N
         thread.join(10)
 
 
+class DrainedProcess(subprocess.Popen[str]):
+    """A process whose stdout and stderr are read as they come (a server that logs every request would otherwise
+    fill its pipes and stop while the test waits for it), and handed over whole by `communicate()`."""
+
+    def __init__(self, command: list[str], **options: Any):
+        super().__init__(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
+        self._output: tuple[list[str], list[str]] = ([], [])
+        self._readers = [
+            threading.Thread(target=_drain, args=(stream, lines), daemon=True)
+            for stream, lines in ((self.stdout, self._output[0]), (self.stderr, self._output[1]))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def communicate(self, input: str | None = None, timeout: float | None = None) -> tuple[str, str]:
+        """Wait for the process to end (`TimeoutExpired` past `timeout`) and return all it wrote."""
+        self.wait(timeout)
+        for reader in self._readers:
+            reader.join(timeout)
+        return "".join(self._output[0]), "".join(self._output[1])
+
+
+def _drain(stream: Any, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
+    stream.close()
+
+
 @contextlib.contextmanager
 def serving(
     project: Path,
@@ -117,16 +145,14 @@ def serving(
     port: int | None = None,
     wws: tuple[str, ...] = (sys.executable, "-m", "wws"),
     cwd: Path | None = None,
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+) -> Iterator[tuple[str, DrainedProcess]]:
     """A real `wws serve PROJECT` process (with `options`, and `env` added to the environment; `wws` the command,
     run in `cwd`), once it answers; yields its base URL and the process; terminates it at the end unless the test
     did."""
     port = port or free_port()
     command = [*wws, "serve", str(project), "--port", str(port), *options]
     environment = {**os.environ, **(env or {})}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd
-    )
+    process = DrainedProcess(command, env=environment, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

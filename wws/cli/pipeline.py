@@ -96,6 +96,7 @@ def _durable(project: Path, database: str | None) -> Iterator[PipelineRuns]:
         steps,
         database_url=database or settings.database,
         large_output_bytes=settings.large_output_bytes,
+        runs_per_process=settings.runs_per_process,
     )
     runs.launch()
     try:

@@ -369,7 +369,7 @@ class _Parser:
 
     def pipelines(self, value: Any) -> PipelinesSettings:
         table = self._table(value, "pipelines")
-        self._no_unknown(table, {"token", "database", "large_output_bytes"}, "pipelines.")
+        self._no_unknown(table, {"token", "database", "large_output_bytes", "runs_per_process"}, "pipelines.")
         defaults = PipelinesSettings()
         token = self._typed(table, "token", str, "", "pipelines.")
         match = _VAR_REF.match(token)
@@ -386,6 +386,7 @@ class _Parser:
             token_env=(match["braced"] or match["bare"]) if match else None,
             database=database or None,
             large_output_bytes=self._positive(table, "large_output_bytes", defaults.large_output_bytes, "pipelines."),
+            runs_per_process=self._positive(table, "runs_per_process", defaults.runs_per_process, "pipelines."),
         )
 
     def _limits(self, value: Any) -> Limits:

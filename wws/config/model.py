@@ -94,6 +94,7 @@ class HttpLimits:
 
 
 DEFAULT_LARGE_OUTPUT_BYTES = 256 * 1024
+DEFAULT_RUNS_PER_PROCESS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,9 @@ class PipelinesSettings:
     project's `.wws/pipelines.sqlite`."""
     large_output_bytes: int = DEFAULT_LARGE_OUTPUT_BYTES
     """A step output larger than this is stored once, by content hash, and passed on by reference."""
+    runs_per_process: int = DEFAULT_RUNS_PER_PROCESS
+    """Postgres: the runs one process takes from the queue at once (waiting ones included); the others wait for a
+    process with room, so that a burst is shared between the processes."""
 
 
 DEFAULT_KV_BINDING = "KV"

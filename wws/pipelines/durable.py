@@ -36,7 +36,7 @@ from dbos import DBOS, DBOSConfig, Queue, SetWorkflowAttributes, SetWorkflowID, 
 from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSStreamTimeoutError, DBOSWorkflowCancelledError
 from dbos._serialization import DBOSPortableJSONSerializer
 
-from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES
+from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES, DEFAULT_RUNS_PER_PROCESS
 from wws.errors import IdempotencyConflict
 from wws.pipelines import workflow
 from wws.pipelines.health import DatabaseWatch
@@ -82,6 +82,7 @@ class PipelineRuns:
         *,
         database_url: str | None = None,
         large_output_bytes: int = DEFAULT_LARGE_OUTPUT_BYTES,
+        runs_per_process: int = DEFAULT_RUNS_PER_PROCESS,
     ):
         self.project = project.resolve()
         self.steps = steps
@@ -89,6 +90,8 @@ class PipelineRuns:
         self.database_url = database_url or f"sqlite:///{self.project / DATABASE_FILE}"
         self.database = sa.engine.make_url(self.database_url).render_as_string(hide_password=True)
         """The database, to be named in messages (its password hidden)."""
+        self.runs_per_process = runs_per_process
+        """Postgres: the runs this process takes from the queue at once (see `PipelinesSettings`)."""
         self.lease = ExecutorLease(self.project / EXECUTORS_FOLDER)
         self.executor_id = self.lease.executor_id
         self._plans: dict[tuple[str, str], Plan] = {}
@@ -140,7 +143,7 @@ class PipelineRuns:
                 self.outputs.use_database(dbos._sys_db.engine)
                 self._queue = DBOS.register_queue(
                     workflow.RUNS_QUEUE,
-                    worker_concurrency=workflow.RUNS_PER_PROCESS,
+                    worker_concurrency=self.runs_per_process,
                     polling_interval_sec=workflow.QUEUE_POLL_SECONDS,
                     on_conflict="always_update",
                 )

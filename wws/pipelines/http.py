@@ -83,7 +83,11 @@ class PipelinesService:
         self.catalog = PlanCatalog(self.project, registry)
         self.steps = WorkerSteps(self.project, kv=kv, sandbox=sandbox, fetcher=fetcher)
         self.runs = PipelineRuns(
-            self.project, self.steps, database_url=settings.database, large_output_bytes=settings.large_output_bytes
+            self.project,
+            self.steps,
+            database_url=settings.database,
+            large_output_bytes=settings.large_output_bytes,
+            runs_per_process=settings.runs_per_process,
         )
         self.started = False
 

@@ -45,8 +45,6 @@ RUNS_QUEUE = "wws-pipeline-runs"
 """The DBOS queue of the runs when several hosts share them (Postgres): any process takes each, exactly one."""
 QUEUE_POLL_SECONDS = 0.05
 """How often each process looks for runs to take from the queue."""
-RUNS_PER_PROCESS = 32
-"""Runs a process takes from the queue at once, at most: the others wait for a process with room."""
 CANCEL_CHECK_SECONDS = 1.0
 """How often a run looks whether another process cancelled it, to interrupt its steps here."""
 RESOLVE_TOPIC = "wws-resolve:"

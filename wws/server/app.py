@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -29,11 +28,11 @@ from starlette.types import Receive, Scope, Send
 from wws.config.loader import load_pipelines_settings
 from wws.errors import ClientDisconnected, HostUnavailable, LoadError, RequestTooLarge, WorkerBusy, WorkerError
 from wws.kv import DEFAULT_KV
-from wws.logs import access_log
 from wws.messages import WorkerRequest, WorkerResponse
 from wws.pipelines.catalog import PIPELINES_PATH, has_pipelines
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox
+from wws.server.access import log_access, logged, new_request_id
 from wws.server.guests import GuestThreads
 from wws.server.project import Project
 from wws.server.reload import ProjectWatcher
@@ -176,6 +175,9 @@ class ProjectApp(Starlette):
             scope["app"] = self
             await endpoint(scope, receive, send)
             return
+        if scope["type"] == "http" and self._for_pipelines(scope["path"]):
+            await logged(super().__call__, scope, receive, send)  # the API's requests are logged as all others
+            return
         await super().__call__(scope, receive, send)
 
     def _for_pipelines(self, path: str) -> bool:
@@ -197,28 +199,11 @@ class ProjectEndpoint:
         self.threads = GuestThreads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = os.urandom(6).hex()
+        request_id = new_request_id()
         started = time.perf_counter()
         response, worker = await self._answer(scope, receive, request_id)
         await response(scope, receive, send)
-        duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        access_log.info(
-            "%s %s %s %d %.1fms %s",
-            request_id,
-            scope["method"],
-            scope["path"],
-            response.status_code,
-            duration_ms,
-            worker or "-",
-            extra={
-                "request_id": request_id,
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-                "worker": worker,
-            },
-        )
+        log_access(request_id, scope, response.status_code, started, worker)
 
     async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[Response, str | None]:
         project = self.project
