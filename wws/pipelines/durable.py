@@ -242,6 +242,8 @@ class PipelineRuns:
     def note_host_failure(self, run_id: str, step_id: str, failures: int, cause: str) -> None:
         """Keep, with the run, that the host failed to run one of its steps (`show` tells it with the step): a
         failure of the database itself is only logged."""
+        if self.database_outage() is not None:
+            return  # DBOS would wait for the database to come back: the step's retries are logged meanwhile
         note = {"failures": failures, "error": cause, "at": _iso(int(time.time() * 1000))}
         try:  # outside the step's context: DBOS would take it for an operation of the workflow
             contextvars.Context().run(
