@@ -57,13 +57,16 @@ def test_ratios_and_targets_compare_each_row_with_the_references_at_its_concurre
 
 def test_http_load_benchmark_runs_every_target(tmp_path: Path) -> None:
     output = tmp_path / "http.json"
-    result = CliRunner().invoke(load.main, ["--duration", "1", "--concurrency", "4", "--output", str(output)])
+    arguments = ["--duration", "1", "--concurrency", "4", "--rounds", "2", "--workers", "1", "--output", str(output)]
+    result = CliRunner().invoke(load.main, arguments)
     assert result.exit_code == 0, result.output
     report = json.loads(output.read_text())
     assert {row["name"] for row in report["rows"]} == {target.name for target in load.TARGETS}
     for row in report["rows"]:
         assert row["errors"] == 0, row
         assert row["rps"] > 0
+        assert len(row["rounds_rps"]) == 2, "every target measured in each round"
+        assert row["rps"] == max(row["rounds_rps"]), "each target keeps its best round"
         assert row["p99_ms"] >= row["p50_ms"] > 0
     assert (
         len(report["targets"]) == 6 + 3

@@ -1,7 +1,13 @@
 """HTTP load: hello workers served by wws (JavaScript, Python and native, in request and instance isolation), the
 same JavaScript served by workerd, and a bare Starlette hello on wws's uvicorn settings (the ceiling of our server
-stack), each driven by wrk at several concurrencies in one run. Prints a table of requests/s and latency p50/p99 with
-ratios to workerd and to the ceiling, checks DESIGN.md's targets, and writes it all as JSON.
+stack), each driven by wrk in one run. Prints a table of requests/s and latency p50/p99 with ratios to workerd and
+to the ceiling, checks the targets, and writes it all as JSON.
+
+The method (issue 42): every target, workerd included, is measured in rounds that alternate between the targets
+(each round loads each target once, for `--duration` seconds), and each keeps its best round. A disturbed moment
+(the shared machine busy elsewhere) then costs one round of one target, not the baseline of the whole run: a single
+workerd measure had once made 17.7k req/s with a p99 of 96 ms where its rounds make 31-34k. wws runs with its
+defaults (`--workers auto`: a process per core).
 
 Run: `bash benchmarks/http/run.sh` (installs wrk and workerd if missing; `--help` for the options).
 """
@@ -36,14 +42,14 @@ DEFAULT_OUTPUT = REPOSITORY / ".benchmarks" / "http-load.json"
 
 WORKERD_TARGETS = {
     ("javascript", "instance"): 0.5,
-    ("javascript", "request"): 0.3,
-    ("python", "instance"): 0.4,
-    ("python", "request"): 0.15,
+    ("javascript", "request"): 0.35,
+    ("python", "instance"): 0.45,
+    ("python", "request"): 0.1,
     ("native", "instance"): 0.5,
     ("native", "request"): 0.5,
 }
-"""Requests/s of each wws hello over workerd's JavaScript hello (issue 6 of 8; DESIGN.md's stretch: warm JavaScript
-1.0x, fresh 0.5x)."""
+"""Requests/s of each wws hello over workerd's JavaScript hello (issue 42 of the second batch; the moonshot: warm
+JavaScript 1.0x)."""
 CEILING_TARGET = 0.5
 """Every language in instance isolation vs the bare Starlette hello (DESIGN.md's stretch: 0.6x, both isolations)."""
 
@@ -180,24 +186,38 @@ def servers(folder: Path, workers: str = "1") -> Iterator[dict[str, str]]:
         yield urls
 
 
-def measure_all(urls: dict[str, str], concurrencies: Sequence[int], seconds: int) -> list[dict[str, Any]]:
-    """Every target at every concurrency, each target warmed up first (its worker loaded, its instances pooled)."""
-    rows = []
+def measure_all(
+    urls: dict[str, str], concurrencies: Sequence[int], seconds: int, rounds: int = 2
+) -> list[dict[str, Any]]:
+    """Every target at every concurrency, in `rounds` rounds that alternate between the targets; each target's best
+    round (by requests/s) is its row, with `rounds_rps` saying what every round made. Each target is warmed up first
+    (its worker loaded, its instances pooled)."""
     for target in TARGETS:
         url = urls[target.server] + target.path
         # The first request loads the worker; the first Python one may build the engine (once per machine).
         if httpx.get(url, timeout=120).status_code != 200:
             raise RuntimeError(f"{target.name}: {url} does not answer 200")
         wrk(url, max(concurrencies), 1)
-        for connections in concurrencies:
-            measure = wrk(url, connections, seconds)
-            rows.append({**dataclasses.asdict(target), "concurrency": connections, **dataclasses.asdict(measure)})
-            print(
-                f"  {target.name:22} c={connections:<3} {measure.rps:9.0f} req/s  p50 {measure.p50_ms:7.2f} ms"
-                f"  p99 {measure.p99_ms:7.2f} ms",
-                file=sys.stderr,
-            )
-    return rows
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    for round_number in range(1, rounds + 1):
+        for target in TARGETS:
+            for connections in concurrencies:
+                measure = wrk(urls[target.server] + target.path, connections, seconds)
+                key = (target.name, connections)
+                seen = [*best[key]["rounds_rps"], measure.rps] if key in best else [measure.rps]
+                if key not in best or measure.rps > best[key]["rps"]:
+                    best[key] = {
+                        **dataclasses.asdict(target),
+                        "concurrency": connections,
+                        **dataclasses.asdict(measure),
+                    }
+                best[key]["rounds_rps"] = seen
+                print(
+                    f"  round {round_number} {target.name:22} c={connections:<3} {measure.rps:9.0f} req/s"
+                    f"  p50 {measure.p50_ms:7.2f} ms  p99 {measure.p99_ms:7.2f} ms",
+                    file=sys.stderr,
+                )
+    return [best[target.name, connections] for target in TARGETS for connections in concurrencies]
 
 
 def add_ratios(rows: list[dict[str, Any]]) -> None:
@@ -257,18 +277,21 @@ def machine() -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--duration", default=10, show_default=True, type=click.IntRange(1), help="Seconds per measure.")
-@click.option("--concurrency", default="1,16,64", show_default=True, help="Connections, comma-separated.")
+@click.option("--duration", default=5, show_default=True, type=click.IntRange(1), help="Seconds per measure.")
+@click.option("--concurrency", default="16", show_default=True, help="Connections, comma-separated.")
+@click.option(
+    "--rounds", default=2, show_default=True, type=click.IntRange(1), help="Rounds; each target keeps its best."
+)
 @click.option("--output", default=str(DEFAULT_OUTPUT), show_default=True, type=click.Path(path_type=Path))
-@click.option("--workers", default="1", show_default=True, help="Processes of wws and of the ceiling: N or auto.")
-def main(duration: int, concurrency: str, output: Path, workers: str) -> None:
-    """Load every hello target with wrk; print the table and the targets; write the JSON."""
+@click.option("--workers", default="auto", show_default=True, help="Processes of wws and of the ceiling: N or auto.")
+def main(duration: int, concurrency: str, rounds: int, output: Path, workers: str) -> None:
+    """Load every hello target with wrk, in alternating rounds; print the table and the targets; write the JSON."""
     concurrencies = [int(value) for value in concurrency.split(",")]
     with (
         tempfile.TemporaryDirectory(prefix="wws-http-bench-") as temporary,
         servers(Path(temporary), workers) as urls,
     ):
-        rows = measure_all(urls, concurrencies, duration)
+        rows = measure_all(urls, concurrencies, duration, rounds)
         info = machine()
     add_ratios(rows)
     checks = check_targets(rows)
@@ -280,7 +303,14 @@ def main(duration: int, concurrency: str, output: Path, workers: str) -> None:
             f"{mark} {check['target']:22} c={check['concurrency']:<3} {check['ratio']:.2f}x {check['against']}"
             f" (goal >= {check['goal']})"
         )
-    result = {"machine": info, "duration_s": duration, "workers": workers, "rows": rows, "targets": checks}
+    result = {
+        "machine": info,
+        "duration_s": duration,
+        "rounds": rounds,
+        "workers": workers,
+        "rows": rows,
+        "targets": checks,
+    }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     click.echo(f"\nwritten to {output}")
