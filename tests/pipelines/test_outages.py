@@ -79,7 +79,7 @@ def test_the_runs_survive_their_postgres_database_stopping_for_a_few_seconds(
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "2"
         assert "the pipelines database does not answer" in answer.json()["error"]
-    assert answered_in < 1.5, "three answers at once, not after waiting for the database"
+    assert answered_in < 3, "three answers at once, not after waiting for the database (it hung 5 to 16 s)"
     assert {record["status"] for record in records} == {"completed"}
     assert {run["run_id"] for run in runs} == set(accepted), "the refused POST created no run"
     assert executions_in(project, [99])["99/a"] == 0
