@@ -39,7 +39,7 @@ from dbos._serialization import DBOSPortableJSONSerializer
 from wws.config.model import DEFAULT_LARGE_OUTPUT_BYTES, DEFAULT_RUNS_PER_PROCESS
 from wws.errors import IdempotencyConflict
 from wws.pipelines import workflow
-from wws.pipelines.health import DatabaseWatch
+from wws.pipelines.health import DatabaseWatch, database_error
 from wws.pipelines.heartbeats import BEAT_SECONDS, Heartbeats
 from wws.pipelines.lease import ExecutorLease
 from wws.pipelines.outputs import OutputStore
@@ -180,8 +180,9 @@ class PipelineRuns:
             try:
                 self.recover_dead()
             except sa.exc.SQLAlchemyError as exc:  # gone since the last probe: the next sweep tries again
-                cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-                log.warning("looking for the runs of dead processes: the database did not answer: %s", cause)
+                log.warning(
+                    "looking for the runs of dead processes: no answer from the database: %s", database_error(exc)
+                )
             except Exception:  # the next sweep tries again; the server goes on
                 log.exception("looking for the runs of dead processes failed")
 

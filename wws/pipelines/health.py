@@ -22,6 +22,11 @@ CONNECT_TIMEOUT_SECONDS = 2
 log = logging.getLogger("wws.pipelines")
 
 
+def database_error(exc: sa.exc.SQLAlchemyError) -> str:
+    """The driver's own first line for a database failure (SQLAlchemy wraps it in a long message)."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
 class DatabaseWatch:
     """Probes the database of `engine` (its URL, on connections of its own) until `stop()`."""
 
@@ -65,7 +70,7 @@ class DatabaseWatch:
             self._connection.rollback()
         except sa.exc.SQLAlchemyError as exc:
             self._disconnect()
-            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            cause = database_error(exc)
             if self._outage is None:
                 log.error(
                     "the pipelines database %s does not answer (%s): the pipelines API answers 503 and the runs "
