@@ -165,6 +165,12 @@ def serving(
                     raise RuntimeError(f"wws serve did not start: {process.communicate()}") from None
                 time.sleep(0.1)
         yield base, process
+    except Exception as exc:  # what the server said goes with the failure: a flake is then diagnosable
+        if process.returncode is None:
+            process.terminate()
+        said = process.communicate(timeout=20)[1][-4000:]
+        exc.add_note(f"wws serve {project.name} said (its last 4000 characters):\n{said}")
+        raise
     finally:
         if process.returncode is None:
             process.terminate()
