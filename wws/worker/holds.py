@@ -32,10 +32,6 @@ class FolderHold:
         self._fd: int | None = _lock(lock_path(folder), fcntl.LOCK_SH)
         self._guard = threading.Lock()
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def release(self) -> None:
         with self._guard:
             fd, self._fd = self._fd, None

@@ -82,17 +82,14 @@ class HostAPI:
         self._calls.fault = None
         try:
             yield
-        except KVUnavailable as exc:
-            raise HostUnavailable(worker, "its KV store", str(exc)) from exc
-        except WorkerError as exc:
-            fault = self._calls.fault
+        except (KVUnavailable, WorkerError) as exc:
+            fault = exc if isinstance(exc, KVUnavailable) else self._calls.fault
             if fault is None:
                 raise
             raise HostUnavailable(worker, "its KV store", str(fault)) from exc
-        if self._calls.fault is not None:
-            log.warning(
-                "%s [%s] answered though its KV store is unavailable: %s", worker, request_id, self._calls.fault
-            )
+        fault = self._calls.fault
+        if fault is not None:
+            log.warning("%s [%s] answered though its KV store is unavailable: %s", worker, request_id, fault)
 
     def _namespace(self) -> tuple[KVStore, str]:
         if self.kv is None or self.config.kv_namespace is None:
