@@ -59,13 +59,19 @@ def route_for(relative: PurePosixPath) -> str:
 
 
 class Router:
-    """Routes sorted once by priority; `match` walks them in that order."""
+    """Routes sorted once by priority; `match` walks them in that order, after one look-up among the routes without
+    parameters: a route that is all static segments and matches a path wins over every other (a project of a
+    thousand files pays no walk for its static routes)."""
 
     def __init__(self, routes: list[Route]):
         self.routes = sorted(routes, key=Route.priority)
+        self._static = {route.segments: route for route in self.routes if not any(map(_is_param, route.segments))}
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         parts = [part for part in path.split("/") if part]
+        static = self._static.get(tuple(parts))
+        if static is not None:
+            return static, {}
         for route in self.routes:
             params = route.match(parts)
             if params is not None:

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from wws.config.loader import load_pipelines_settings
 from wws.errors import ClientDisconnected, HostUnavailable, LoadError, RequestTooLarge, WorkerBusy, WorkerError
 from wws.kv import DEFAULT_KV
+from wws.logs import flush_access_lines
 from wws.messages import WorkerRequest, WorkerResponse
 from wws.pipelines.catalog import PIPELINES_PATH, has_pipelines
 from wws.runtimes.registry import RuntimeRegistry, default_registry
@@ -105,6 +106,7 @@ def create_app(
                 await pipelines.stop()
             endpoint.threads.close()
             project.close()  # stores alive at interpreter exit upset wasmtime
+            flush_access_lines()
 
     middleware = []
     origins = list(cors)
