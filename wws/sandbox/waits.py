@@ -29,7 +29,7 @@ _SUBSCRIPTION = struct.Struct("<QB7xI4xQQH6x")
 _EVENT = struct.Struct("<QHB5xQH6x")
 """userdata, error, type, then nbytes and flags for fd events."""
 _CLOCK, _FD_READ, _FD_WRITE = 0, 1, 2
-_REALTIME, _MONOTONIC = 0, 1
+_REALTIME, MONOTONIC = 0, 1
 _ABSTIME = 1
 _ERRNO_SUCCESS, _ERRNO_FAULT, _ERRNO_INVAL, _ERRNO_NOTSUP = 0, 21, 28, 58
 _NS = 1_000_000_000
@@ -57,7 +57,7 @@ class HostWaits:
         """The guest's view of `clock`, or None for a clock it does not have (CPU-time clocks)."""
         if clock == _REALTIME:
             return time.time_ns()
-        if clock == _MONOTONIC:
+        if clock == MONOTONIC:
             return time.monotonic_ns() - self._origin_ns
         return None
 

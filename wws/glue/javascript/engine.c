@@ -4,9 +4,14 @@
  *   wws_init()    once per worker version: creates the engine, runs glue/runtime.js, the glue modules named in argv[1…]
  *                 (nodejs_compat's globals) and the worker's module (named
  *                 by argv[0], read from the read-only /src folder), then the host snapshots the memory;
- *   wws_handle()  once per request, on a fresh copy of that snapshot (or on a warm instance): reads the request JSON
- *                 from stdin, runs the handler and its promises and timers, writes the response JSON to stdout.
+ *   wws_handle()  once per request, on a fresh copy of that snapshot (or on a warm instance): reads the request JSON,
+ *                 runs the handler and its promises and timers, and leaves the response JSON for the host.
  * Both return 0 on success; on failure they write the JavaScript error and its stack to stderr and return 1.
+ *
+ * The request and the response cross in memory (`wws_io()`, see `struct io`): the host writes the request into an
+ * area the engine set aside, and reads the response where the engine left it. No host function runs for either: the
+ * stdio a guest would otherwise read and write costs a host call each way. A request too large for the area is read
+ * from stdin instead.
  *
  * quickjs.c is included rather than linked so that the per-request reseeding of Math.random and the origin of
  * performance.now() can reach the context's fields: a snapshot would otherwise freeze both.
@@ -39,9 +44,30 @@ WWS_IMPORT("host_result") int32_t wws_host_result(char *answer, int32_t length);
                                       end */
 #define MAX_SLEEP_MS 1e9          /* about 11 days: longer waits are cut to it (the host's deadline comes first) */
 
+#define REQUEST_AREA (16 * 1024) /* most requests fit (a hello's is 300 bytes); larger ones come through stdin */
+#define FROM_STDIN UINT32_MAX
+
 static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue handle_fn, timers_fn;
+
+/* What the host and the engine exchange around each call, at the address `wws_io()` returns (the same in every
+ * instance of an image). Before the call, the host sets `request_length` (FROM_STDIN: read stdin) and `now_ns`
+ * (its monotonic clock, the origin of performance.now(); 0: read the clock); after it, it reads the response. */
+static struct io {
+    uint32_t request;          /* the request area, REQUEST_AREA bytes, allocated by wws_init */
+    uint32_t request_capacity;
+    uint32_t request_length;
+    uint32_t response;         /* the response JSON (valid until the next call) */
+    uint32_t response_length;
+    uint32_t reserved;
+    uint64_t now_ns;
+} io = {0, 0, FROM_STDIN, 0, 0, 0, 0};
+static const char *pending_response; /* freed when the next call starts */
+
+WWS_EXPORT("wws_io") uint32_t wws_io(void) {
+    return (uint32_t)(uintptr_t)&io;
+}
 
 /* ---- small helpers -------------------------------------------------------------------------------------------- */
 
@@ -483,6 +509,11 @@ WWS_EXPORT("wws_init") int wws_init(void) {
     JS_FreeValue(ctx, glue);
     if (run_jobs())
         return 1;
+    char *area = malloc(REQUEST_AREA);
+    if (!area)
+        return 1;
+    io.request = (uint32_t)(uintptr_t)area;
+    io.request_capacity = REQUEST_AREA;
     JS_RunGC(rt);
     JS_SetGCThreshold(rt, rt->malloc_state.malloc_size + GC_HEADROOM);
     void *volatile reserve = malloc(HEAP_HEADROOM); /* volatile: the compiler may not drop the pair */
@@ -491,18 +522,30 @@ WWS_EXPORT("wws_init") int wws_init(void) {
 }
 
 WWS_EXPORT("wws_handle") int wws_handle(void) {
+    if (pending_response) {
+        JS_FreeCString(ctx, pending_response);
+        pending_response = NULL;
+    }
+    io.response = io.response_length = 0;
     uint64_t seed;
     if (getentropy(&seed, sizeof seed) == 0)
         ctx->random_state = seed ? seed : 1;
-    ctx->time_origin = js__now_ms();
+    ctx->time_origin = io.now_ns ? io.now_ns / 1e6 : js__now_ms();
+    io.now_ns = 0;
     JS_UpdateStackTop(rt);
 
-    size_t length;
-    char *request = read_all(0, &length);
-    if (!request)
-        return 1;
-    JSValue argument = JS_NewStringLen(ctx, request, length);
-    free(request);
+    JSValue argument;
+    if (io.request_length != FROM_STDIN && io.request_length <= io.request_capacity) {
+        argument = JS_NewStringLen(ctx, (const char *)(uintptr_t)io.request, io.request_length);
+    } else {
+        size_t length;
+        char *request = read_all(0, &length);
+        if (!request)
+            return 1;
+        argument = JS_NewStringLen(ctx, request, length);
+        free(request);
+    }
+    io.request_length = FROM_STDIN;
     if (JS_IsException(argument))
         return report_exception();
     JSValue promise = JS_Call(ctx, handle_fn, JS_UNDEFINED, 1, (JSValueConst *)&argument);
@@ -519,8 +562,9 @@ WWS_EXPORT("wws_handle") int wws_handle(void) {
             size_t size;
             const char *text = JS_ToCStringLen(ctx, &size, result);
             if (text) {
-                write_all(1, text, size);
-                JS_FreeCString(ctx, text);
+                pending_response = text;
+                io.response = (uint32_t)(uintptr_t)text;
+                io.response_length = (uint32_t)size;
             } else {
                 failed = report_exception();
             }

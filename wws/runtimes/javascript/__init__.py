@@ -5,7 +5,8 @@ and its memory becomes the version's *image*. Every instance is an instance of t
 per machine, shared by all workers) whose memory holds that image. A new version therefore costs its start-up (about
 20 ms), never a compile: a saved file serves at once, and a thousand workers share one copy of the engine's code.
 Per request: an instance in the image's state (see `JavaScriptProgram`), or a warm one in `instance` isolation, reads
-the request JSON (the wws protocol plus `env` and `kv_binding`), runs the handler, and writes the response JSON.
+the request JSON (the wws protocol plus `env` and `kv_binding`), runs the handler, and leaves the response JSON; both
+cross in the guest's memory (see `exchange`).
 
 Nothing per-request is frozen in the image: `Math.random` is reseeded and `performance.now()` restarts in every
 request, `crypto` reads the host's entropy, and `env` (the worker's `[vars]`, which may hold secrets) is passed with
@@ -26,15 +27,16 @@ from pathlib import Path
 import wasmtime
 
 from wws.config.model import NODEJS_COMPAT
-from wws.errors import GuestTrap, LoadError, MemoryLimitExceeded, SnapshotError, WorkerError
+from wws.errors import BadGuestOutput, GuestTrap, LoadError, MemoryLimitExceeded, SnapshotError, WorkerError
 from wws.messages import StepAnswer, StepCall, WorkerRequest, WorkerResponse
 from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.javascript import engine
+from wws.runtimes.javascript.exchange import IoArea
 from wws.runtimes.javascript.modules import local_imports
-from wws.runtimes.native import collect_response
-from wws.runtimes.wws_protocol import encode_request
+from wws.runtimes.wws_protocol import decode_response, encode_request
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import cannot_load, uncaught
+from wws.sandbox.waits import MONOTONIC
 from wws.wasm import reader as snapshot
 from wws.wasm.reader import PAGE
 
@@ -43,6 +45,7 @@ NODE_GLOBALS = f"{GLUE_DESTINATION}/node-globals.js"
 """Run before the worker's module when its config has `nodejs_compat` (engine.c loads argv[1…] first)."""
 INIT_EXPORTS = ("_initialize", "wws_init")
 HANDLE_EXPORT = "wws_handle"
+IO_EXPORT = "wws_io"
 MAX_RECYCLED = 16
 """Reset instances kept per worker version (each holds its image's pages resident, about 1.6 MiB). A new instance
 costs about 0.9 ms against 0.05 ms for a recycled one; at 2 kept, 16 concurrent requests made new instances for most
@@ -89,12 +92,13 @@ class JavaScriptRuntime(BaseRuntime):
             pre = worker.sandbox.linker.instantiate_pre(worker.sandbox.cache.load(engine.engine_bytes()))
         except wasmtime.WasmtimeError as exc:
             raise cannot_load(worker.handler, "the JavaScript engine cannot be linked", exc) from exc
-        return JavaScriptProgram(worker, pre, _initialise(worker, pre))
+        image, io = _initialise(worker, pre)
+        return JavaScriptProgram(worker, pre, image, io)
 
 
-def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> bytes:
+def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> tuple[bytes, IoArea]:
     """Run the engine's start-up, the glue and the worker's top-level code; return the memory they leave (the
-    stack zeroed: it is dead between calls)."""
+    stack zeroed: it is dead between calls) and where in it requests and responses cross."""
     preloads = (NODE_GLOBALS,) if NODEJS_COMPAT & set(worker.config.compatibility_flags) else ()
     guest = GuestStore(worker.sandbox, dataclasses.replace(worker.spec, host=None, argv=(*worker.spec.argv, *preloads)))
     try:
@@ -103,6 +107,7 @@ def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> bytes:
         guest.call(guest.export(instance, INIT_EXPORTS[0]))
         if guest.call_status(guest.export(instance, INIT_EXPORTS[1])) != 0:
             raise LoadError(worker.handler, guest.stderr_tail() or "the engine failed to start")
+        io_address = guest.call_status(guest.export(instance, IO_EXPORT)) & 0xFFFFFFFF
         stack = engine.stack_size()
         image = bytes(stack) + guest.read_memory(guest.export(instance, "memory"), stack)
     except WorkerError as exc:
@@ -111,9 +116,10 @@ def _initialise(worker: PreparedWorker, pre: wasmtime.InstancePre) -> bytes:
         guest.close()
     try:
         snapshot.check_capturable(engine.engine_bytes(), len(image))
-    except SnapshotError as exc:
+        io = IoArea.of_image(image, io_address)
+    except (SnapshotError, ValueError) as exc:
         raise LoadError(worker.handler, f"the JavaScript engine cannot be pre-initialised: {exc}") from exc
-    return image
+    return image, io
 
 
 class JavaScriptProgram:
@@ -131,9 +137,10 @@ class JavaScriptProgram:
     speculates = True
     """`Cache` and the KV binding reach the namespace through host calls."""
 
-    def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, image: bytes):
+    def __init__(self, worker: PreparedWorker, pre: wasmtime.InstancePre, image: bytes, io: IoArea):
         self.worker = worker
         self.pre = pre
+        self.io = io
         binding = worker.config.kv_binding if worker.config.kv_namespace is not None else None
         self.extra = {"env": dict(worker.config.vars), "kv_binding": binding}
         self.image_size = len(image)
@@ -205,27 +212,49 @@ class JavaScriptInstance:
         return address
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
-        self._call(encode_request(request, self._program.extra, cf=True), request.request_id, request.deadline)
-        return collect_response(self._guest, self._program.worker.handler)
+        output = self._call(encode_request(request, self._program.extra, cf=True), request.request_id, request.deadline)
+        guest, handler = self._guest, self._program.worker.handler
+        try:
+            response = decode_response(output, handler)
+        except BadGuestOutput as exc:
+            raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=guest.stderr_tail()) from None
+        log_bytes = guest.streams.log_bytes()
+        if log_bytes:
+            return WorkerResponse(response.status, response.headers, response.body, response.kv, log_bytes)
+        return response
 
     def run_step(self, call: StepCall) -> StepAnswer:
         """A step: the glue calls the module's `step(state, env)` and answers the new state as JSON."""
         extra = self._program.extra
         env = {**self._program.worker.config.vars, **call.secrets}
         message = json.dumps({"step": json.loads(call.state), **extra, "env": env}).encode()
-        self._call(message, call.request_id, call.deadline, call.interrupt)
-        return StepAnswer(bytes(self._guest.streams.stdout), self._guest.streams.log_bytes())
+        output = self._call(message, call.request_id, call.deadline, call.interrupt)
+        return StepAnswer(output, self._guest.streams.log_bytes())
 
-    def _call(self, message: bytes, request_id: str, deadline: float, interrupt: threading.Event | None = None) -> None:
-        guest = self._guest
-        guest.begin(request_id, deadline, interrupt, stdin=message)
+    def _call(
+        self, message: bytes, request_id: str, deadline: float, interrupt: threading.Event | None = None
+    ) -> bytes:
+        """Run the engine's entry on `message`; return the response it left (see `exchange`)."""
+        guest, io, handler = self._guest, self._program.io, self._program.worker.handler
+        base, _ = self.memory_region()
+        fits = io.send(base, message, self._program.worker.sandbox.waits.now_ns(MONOTONIC) or 0)
+        guest.begin(request_id, deadline, interrupt, stdin=b"" if fits else message)
         self.clean = False
         status = guest.call_status(self._entry)
         self.clean = True
         if status != 0:
             tail = guest.stderr_tail()
             first_line = tail.splitlines()[0] if tail else "the handler failed"
-            raise uncaught(self._program.worker.handler, f"threw {first_line}", tail)
+            raise uncaught(handler, f"threw {first_line}", tail)
+        output = io.response(*self.memory_region())
+        if output is None:
+            raise BadGuestOutput(
+                handler, "invalid response: it lies outside the guest's memory", stderr_tail=guest.stderr_tail()
+            )
+        cap = guest.spec.limits.max_response_bytes
+        if len(output) > cap:
+            raise BadGuestOutput(handler, f"response exceeded {cap} bytes", stderr_tail=guest.stderr_tail())
+        return output
 
     def memory_region(self) -> tuple[int, int]:
         return self._guest.memory_region(self._memory)
