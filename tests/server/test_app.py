@@ -13,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.datastructures import URL
 
 from tests.server.conftest import Client, add_worker, running
 from wws.sandbox.engine import Sandbox
 from wws.server import create_app
+from wws.server.app import request_url
 
 
 @pytest.fixture
@@ -270,3 +272,25 @@ def test_app_does_not_run_a_worker_on_half_a_body(client: Client, caplog: pytest
 def test_app_answers_404_to_a_path_too_long_for_the_file_system(client: Client) -> None:
     assert client.get("/" + "a" * 300 + ".wasm").status_code == 404
     assert client.get("/" + "a" * 5000).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("host", "server", "path", "query"),
+    [
+        (b"example.com:8080", ("127.0.0.1", 8080), "/api/7", b""),
+        (b"example.com", ("127.0.0.1", 80), "/a b/ü", b"x=1&y=%20"),
+        (None, ("::1", 8080), "/api/7", b"q"),
+        (None, ("127.0.0.1", 80), "//twice", b""),
+        (b"bad host:port:9", ("127.0.0.1", 8080), "/p?x#y", b""),
+    ],
+)
+def test_the_request_url_is_what_starlette_writes_also_when_remembered(
+    host: bytes | None, server: tuple[str, int], path: str, query: bytes
+) -> None:
+    headers = [(b"host", host)] if host is not None else []
+    scope = {"type": "http", "scheme": "http", "server": server, "path": path, "query_string": query}
+    expected = str(URL(scope={**scope, "headers": headers}))
+    for _ in range(2):  # computed, then remembered
+        assert request_url({**scope, "headers": [(b"user-agent", b"t"), *headers]}) == expected
+    other = [(b"host", b"other.example")]
+    assert request_url({**scope, "headers": other}) == str(URL(scope={**scope, "headers": other}))
