@@ -17,6 +17,8 @@ from wasmtime import _bindings
 from wasmtime import _ffi as ffi
 from wasmtime._extern import wrap_extern
 from wasmtime._func import Caller
+from wasmtime.component import Func as ComponentFunc
+from wasmtime.component._enter import maybe_raise_last_exn
 
 RawCallback = Callable[[Any, Any, Any, int], int]
 """(env, caller, args_and_results, count) -> 0, or the address of a trap to raise in the guest."""
@@ -216,6 +218,48 @@ def memory_region(store: wasmtime.Store, memory: wasmtime.Memory) -> tuple[int, 
     context, raw = store._context(), _byref(memory._memory)
     size = int(_memory_data_size(context, raw))
     return (_addressof(_memory_data(context, raw).contents), size) if size else (0, 0)
+
+
+_COMPONENT_STRING = ffi.WASMTIME_COMPONENT_STRING.value
+_BYTES = ctypes.POINTER(ctypes.c_uint8)
+
+
+def call_component_strings(store: wasmtime.Store, func: ComponentFunc, args: tuple[str, ...]) -> str | None:
+    """Call a component's `(string…) -> string` export and its post-return; None when it answered something else.
+
+    `component.Func.__call__` reads the function's type back from wasmtime and converts each value through it on
+    every call: 35 µs of a warm Python hello's 150. Raises what it would (`WasmtimeError`, or the exception a host
+    function raised)."""
+    params = (ffi.wasmtime_component_val_t * len(args))()
+    filled = 0
+    try:
+        for text in args:
+            data = text.encode()
+            value = params[filled]
+            value.kind = _COMPONENT_STRING
+            ffi.wasm_byte_vec_new(_byref(value.of.string), len(data), ctypes.cast(ctypes.c_char_p(data), _BYTES))
+            filled += 1
+        result = ffi.wasmtime_component_val_t()
+        raw = _byref(func._func)
+        context = store._context()
+        _raise_component_error(ffi.wasmtime_component_func_call(raw, context, params, filled, _byref(result), 1))
+        answer = None
+        if result.kind == _COMPONENT_STRING:
+            vector = result.of.string
+            answer = ctypes.string_at(vector.data, vector.size).decode("utf-8") if vector.size else ""
+        ffi.wasmtime_component_val_delete(_byref(result))
+        _raise_component_error(ffi.wasmtime_component_func_post_return(raw, context))
+        return answer
+    finally:
+        for index in range(filled):
+            ffi.wasmtime_component_val_delete(_byref(params[index]))
+
+
+def _raise_component_error(error: Any) -> None:
+    if error:
+        exc = wasmtime.WasmtimeError._from_ptr(error)
+        maybe_raise_last_exn()
+        raise exc
 
 
 _DEADLINE_CALLBACK = _bindings._wasmtime_store_epoch_deadline_callback.argtypes[1]

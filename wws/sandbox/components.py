@@ -18,6 +18,7 @@ import wasmtime
 import wasmtime.component
 
 from wws.errors import GuestTrap
+from wws.sandbox import _ffi
 from wws.sandbox.context import GuestContext, StoreRegistry
 from wws.sandbox.engine import Sandbox
 from wws.sandbox.guest import Calls, SandboxSpec
@@ -113,12 +114,11 @@ class ComponentGuest:
             if func is None:
                 raise GuestTrap(self.spec.worker, f"the engine exports no '{export}'")
             self._funcs[export] = func
-        result: Any = None
+        result: str | None = None
         with self._call:
-            result = func(self.store, *args)
-            func.post_return(self.store)
-        if not isinstance(result, str):
-            raise GuestTrap(self.spec.worker, f"'{export}' answered {type(result).__name__}, not a string")
+            result = _ffi.call_component_strings(self.store, func, args)
+        if result is None:
+            raise GuestTrap(self.spec.worker, f"'{export}' answered something else than a string")
         return result
 
     def stderr_tail(self) -> str:
