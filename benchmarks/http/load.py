@@ -34,7 +34,7 @@ import httpx
 import wasmtime
 
 from benchmarks.projects import HELLO_ROUTES, WORKERS, hello_project
-from tests.server.conftest import free_port
+from tests.server.conftest import free_ports
 
 REPOSITORY = Path(__file__).parents[2]
 WORKERD = REPOSITORY / "tools" / "node_modules" / "@cloudflare" / "workerd-linux-64" / "bin" / "workerd"
@@ -171,7 +171,7 @@ def servers(folder: Path, workers: str = "1") -> Iterator[dict[str, str]]:
         raise click.ClickException("workerd is not installed: run `npm ci --prefix tools` (run.sh does)")
     project = hello_project(folder / "project")
     shutil.copyfile(WORKERS / "hello.js", folder / "hello.js")
-    ports = {name: free_port() for name in ("wws", "workerd", "ceiling")}
+    ports = dict(zip(("wws", "workerd", "ceiling"), free_ports(3), strict=True))
     (folder / "workerd.capnp").write_text(workerd_config("hello.js", ports["workerd"]))
     python = sys.executable
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}

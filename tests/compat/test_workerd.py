@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.conftest import free_port, running
+from tests.server.conftest import free_ports, running
 from wws.server.app import create_app
 
 WORKERS = Path(__file__).parent / "workers"
@@ -107,7 +107,7 @@ def workerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     names = sorted(path.stem for path in WORKERS.glob("*.js"))
     for name in names:
         shutil.copyfile(WORKERS / f"{name}.js", folder / f"{name}.js")
-    ports = {name: free_port() for name in names}
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     (folder / "config.capnp").write_text(_workerd_config(folder, ports))
     process = subprocess.Popen(
         [str(WORKERD), "serve", str(folder / "config.capnp"), "--verbose"],

@@ -89,6 +89,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each is held until all are picked (ports picked one after the other, each
+    released at once, may repeat, and a server given the same port twice cannot start)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+
+
 @contextlib.contextmanager
 def running(app: Starlette, port: int | None = None, http_limits: HttpLimits | None = None) -> Iterator[str]:
     """Serve `app` as `wws serve` does (uvicorn, wws's HTTP protocol and limits), on a free port unless given, in a
