@@ -25,6 +25,19 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         ["POST", "http://localhost/request_basics?q=1", "text/plain", {}, False],
         {"method": "POST", "headers": (("content-type", "text/plain"),)},
     ),
+    (
+        "request_headers_are_one_object_made_when_first_read_and_copied_by_new_request_and_clone",
+        """const first = request.headers;
+        first.set("x-added", "1");
+        const copy = new Request(request);
+        const clone = request.clone();
+        copy.headers.set("x-copy", "only here");
+        return [first === request.headers, request.headers.get("x-added"), request.headers.get("x-a"),
+                copy.headers.get("x-added"), copy.headers.get("x-a"), clone.headers.get("x-added"),
+                request.headers.has("x-copy"), Object.isFrozen(request.params), request.params.id]""",
+        [True, "1", "b, c", "1", "b, c", "1", False, True, "7"],
+        {"headers": (("x-a", "b"), ("x-a", "c")), "params": {"id": "7"}},
+    ),
     ("request_text", "return await request.text()", "héllo", {"method": "POST", "body": "héllo".encode()}),
     ("request_json", "return await request.json()", {"a": [1, 2]}, {"method": "POST", "body": b'{"a":[1,2]}'}),
     (

@@ -22,6 +22,7 @@ export class Request extends BodyHolder {
   #method;
   #url;
   #headers;
+  #wireHeaders = null; // the host's headers, made a Headers when first read (a hello never reads them)
   #redirect;
   #params;
   #cf;
@@ -33,9 +34,9 @@ export class Request extends BodyHolder {
       this.#incoming = true;
       this.#url = init.url;
       this.#method = init.method;
-      this.#headers = Headers._fromWire(init.headers || {});
+      this.#wireHeaders = init.headers || {};
       this.#redirect = "follow";
-      this.#params = Object.freeze({ ...(init.params || {}) });
+      this.#params = Object.freeze(init.params || {}); // fresh from the host's JSON: nobody else holds them
       this.#cf = Object.freeze(init.cf || {});
       this._initBody(sourceFromWire(init.body || "", init.body_base64));
       return;
@@ -44,7 +45,7 @@ export class Request extends BodyHolder {
     const from = input instanceof Request ? input : null;
     this.#url = from ? from.#url : new URL(String(input)).href;
     this.#method = init.method !== undefined ? normalizeMethod(init.method) : from ? from.#method : "GET";
-    this.#headers = new Headers(init.headers !== undefined ? init.headers : from ? from.#headers : undefined);
+    this.#headers = new Headers(init.headers !== undefined ? init.headers : from ? from.headers : undefined);
     this.#redirect = init.redirect ?? (from ? from.#redirect : "follow");
     this.#params = from ? from.#params : {};
     this.#cf = init.cf ?? (from ? from.#cf : undefined);
@@ -74,6 +75,10 @@ export class Request extends BodyHolder {
     return this.#url;
   }
   get headers() {
+    if (this.#wireHeaders) {
+      this.#headers = Headers._fromWire(this.#wireHeaders);
+      this.#wireHeaders = null;
+    }
     return this.#headers;
   }
   get redirect() {
@@ -96,7 +101,7 @@ export class Request extends BodyHolder {
     return undefined;
   }
   clone() {
-    const copy = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect });
+    const copy = new Request(this.#url, { method: this.#method, headers: this.headers, redirect: this.#redirect });
     copy._initBody(this._cloneSource());
     copy.#params = this.#params;
     return copy;
@@ -128,7 +133,11 @@ export class Response extends BodyHolder {
     if (source && NULL_BODY_STATUS.has(status)) {
       throw new TypeError(`Response with null body status (${status}) cannot have a body.`);
     }
-    if (type && !this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    if (type) {
+      // Without headers of its own (a hello's case), the body's type is set without checking either.
+      if (init.headers === undefined) Headers._put(this.#headers, "content-type", type);
+      else if (!this.#headers.has("content-type")) this.#headers.set("content-type", type);
+    }
     this._initBody(source);
   }
 

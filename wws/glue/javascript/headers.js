@@ -50,6 +50,11 @@ export class Headers {
     return headers;
   }
 
+  // A header the glue itself sets on a new Headers (a body's content type): a known name and value, unchecked.
+  static _put(headers, name, value) {
+    headers.#map.set(name, [value]);
+  }
+
   #writable() {
     if (immutable.has(this)) throw new TypeError("Can't modify immutable headers.");
   }
