@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 
 import pytest
 
 from tests.runtimes.javascript.conftest import MakeJsWorker, get, get_json
 from wws.messages import WorkerRequest
+from wws.runtimes.javascript import JavaScriptProgram
 
 MODULE_STYLE = """
 export default {
@@ -185,3 +187,26 @@ def test_state_never_survives_a_request_that_grew_memory_or_failed(js_worker: Ma
     with pytest.raises(Exception, match="failed after counting"):
         get(worker, "http://localhost/fail")
     assert [get_json(worker) for _ in range(3)] == [{"count": 1, "hoard": 0}] * 3
+
+
+DEEP = """
+function dive(depth) {
+  return depth === 0 ? 0 : 1 + dive(depth - 1);
+}
+export default {
+  async fetch() {
+    return new Response(String(dive(400)) + "x".repeat(50000));
+  },
+};
+"""
+
+
+def test_a_recycled_instance_is_the_image_byte_for_byte_stack_included(js_worker: MakeJsWorker) -> None:
+    worker = js_worker(DEEP)
+    assert get(worker).body.startswith(b"400x")  # a deep stack and a large answer dirty both ends of memory
+    program = worker._program
+    assert isinstance(program, JavaScriptProgram)
+    [recycled] = program._recycled
+    address, size = recycled.memory_region()
+    assert size == program.image_size
+    assert ctypes.string_at(address, size) == bytes(program._image)
