@@ -12,6 +12,7 @@ import asyncio
 import atexit
 import json
 import logging
+import threading
 import time
 from typing import Any, Literal
 
@@ -130,6 +131,8 @@ class AccessLines:
         self._formatter = handler.formatter
         self._json = log_format == "json"
         self._pending: list[str] = []
+        self._pending_lock = threading.Lock()
+        """Lines are queued on the event loop, but a line written from another thread must not be lost."""
         self._second = -1
         self._second_text = ""
 
@@ -169,9 +172,10 @@ class AccessLines:
             line = json.dumps(entry, ensure_ascii=False)
         else:
             line = f"{self._local_second(now)},{int(now % 1 * 1000):03d} INFO {access_log.name}: {message}"
-        pending = self._pending
-        pending.append(line)
-        if len(pending) == 1:
+        with self._pending_lock:
+            self._pending.append(line)
+            first = len(self._pending) == 1
+        if first:
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
             except RuntimeError:  # not on an event loop
@@ -189,9 +193,10 @@ class AccessLines:
 
     def flush(self) -> None:
         """Write the lines held (in one write, under the handler's lock, as `logging` writes)."""
-        if not self._pending:
+        with self._pending_lock:
+            lines, self._pending = self._pending, []
+        if not lines:
             return
-        lines, self._pending = self._pending, []
         handler = self._handler
         handler.acquire()
         try:
