@@ -118,10 +118,11 @@ class NativeInstance:
         self._guest.close()
 
 
-def collect_response(guest: GuestStore, handler: Path) -> WorkerResponse:
-    """The response a guest wrote to stdout (wws protocol), with what it logged to stderr."""
+def collect_response(guest: GuestStore, handler: Path, output: bytes | None = None) -> WorkerResponse:
+    """The response a guest answered (wws protocol): `output`, or else what it wrote to stdout; with what it logged
+    to stderr."""
     try:
-        response = decode_response(bytes(guest.streams.stdout), handler)
+        response = decode_response(bytes(guest.streams.stdout) if output is None else output, handler)
     except BadGuestOutput as exc:
         raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=guest.stderr_tail()) from None
     log_bytes = guest.streams.log_bytes()

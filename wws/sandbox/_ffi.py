@@ -104,8 +104,11 @@ def caller_memory(caller: Any) -> tuple[int, int]:
     item = ffi.wasmtime_extern_t()
     if not _caller_export_get(caller, _MEMORY, 6, _byref(item)) or cast(int, item.kind) != _EXTERN_MEMORY:
         return 0, 0
-    context = _caller_context(caller)
-    memory = _byref(item.of.memory)
+    return _region(_caller_context(caller), _byref(item.of.memory))
+
+
+def _region(context: Any, memory: Any) -> tuple[int, int]:
+    """(address, size) of a raw memory in a raw store context, or (0, 0) when it is empty."""
     size = int(_memory_data_size(context, memory))
     return (_addressof(_memory_data(context, memory).contents), size) if size else (0, 0)
 
@@ -215,9 +218,7 @@ def _call_unchecked(store: wasmtime.Store, func: wasmtime.Func, values: Any, cou
 def memory_region(store: wasmtime.Store, memory: wasmtime.Memory) -> tuple[int, int]:
     """(address, size) of a memory's bytes in this process, for copying it out at once (wasmtime's C functions,
     keeping the GIL: `Memory.data_len` and `data_ptr` cost 3.5 µs a pair, twice per JavaScript request)."""
-    context, raw = store._context(), _byref(memory._memory)
-    size = int(_memory_data_size(context, raw))
-    return (_addressof(_memory_data(context, raw).contents), size) if size else (0, 0)
+    return _region(store._context(), _byref(memory._memory))
 
 
 _COMPONENT_STRING = ffi.WASMTIME_COMPONENT_STRING.value

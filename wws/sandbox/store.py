@@ -119,7 +119,7 @@ class GuestStore:
         succeed never need it."""
         if self._memory is None and self._instance is not None:
             self._memory = _ffi.instance_export(self.store, self._instance, "memory")
-        return int(self._memory.data_len(self.store)) if isinstance(self._memory, wasmtime.Memory) else 0
+        return _ffi.memory_region(self.store, self._memory)[1] if isinstance(self._memory, wasmtime.Memory) else 0
 
     def close(self) -> None:
         """Drop the store now (not at garbage collection): stores alive at exit upset wasmtime's runtime."""

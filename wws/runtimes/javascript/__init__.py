@@ -33,7 +33,8 @@ from wws.runtimes.base import BaseRuntime, PreparedWorker
 from wws.runtimes.javascript import engine
 from wws.runtimes.javascript.exchange import IoArea
 from wws.runtimes.javascript.modules import local_imports
-from wws.runtimes.wws_protocol import decode_response, encode_request
+from wws.runtimes.native import collect_response
+from wws.runtimes.wws_protocol import encode_request
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import cannot_load, uncaught
 from wws.sandbox.waits import MONOTONIC
@@ -218,15 +219,7 @@ class JavaScriptInstance:
 
     def handle(self, request: WorkerRequest) -> WorkerResponse:
         output = self._call(encode_request(request, self._program.extra, cf=True), request.request_id, request.deadline)
-        guest, handler = self._guest, self._program.worker.handler
-        try:
-            response = decode_response(output, handler)
-        except BadGuestOutput as exc:
-            raise BadGuestOutput(exc.worker, exc.cause, stderr_tail=guest.stderr_tail()) from None
-        log_bytes = guest.streams.log_bytes()
-        if log_bytes:
-            return WorkerResponse(response.status, response.headers, response.body, response.kv, log_bytes)
-        return response
+        return collect_response(self._guest, self._program.worker.handler, output)
 
     def run_step(self, call: StepCall) -> StepAnswer:
         """A step: the glue calls the module's `step(state, env)` and answers the new state as JSON."""
