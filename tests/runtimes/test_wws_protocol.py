@@ -9,6 +9,7 @@ import pytest
 
 from wws.errors import BadGuestOutput
 from wws.messages import WorkerRequest
+from wws.runtimes import wws_protocol
 from wws.runtimes.wws_protocol import decode_response, encode_request
 
 WORKER = Path("worker.wasm")
@@ -48,3 +49,17 @@ def test_decode_accepts_header_lists_and_kv_deletions() -> None:
 def test_decode_refuses_invalid_answers_saying_why(message: dict[str, object], reason: str) -> None:
     with pytest.raises(BadGuestOutput, match=reason):
         decode_response(json.dumps(message).encode(), WORKER)
+
+
+def test_a_header_answered_before_is_kept_as_written_and_a_new_value_is_still_checked() -> None:
+    ok = json.dumps({"headers": {"X-Trace": "abc"}}).encode()
+    for _ in range(2):  # the second time from the headers already found valid
+        assert decode_response(ok, WORKER).headers == (("x-trace", "abc"),)
+    with pytest.raises(BadGuestOutput, match="line break"):
+        decode_response(json.dumps({"headers": {"X-Trace": "abc\r\nx-injected: 1"}}).encode(), WORKER)
+
+
+def test_the_headers_found_valid_are_bounded() -> None:
+    for index in range(wws_protocol.MAX_CHECKED_HEADERS + 10):
+        decode_response(json.dumps({"headers": {"x-id": str(index)}}).encode(), WORKER)
+    assert 0 < len(wws_protocol._CHECKED_HEADERS) <= wws_protocol.MAX_CHECKED_HEADERS

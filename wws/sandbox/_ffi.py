@@ -221,6 +221,12 @@ def memory_region(store: wasmtime.Store, memory: wasmtime.Memory) -> tuple[int, 
     return _region(store._context(), _byref(memory._memory))
 
 
+def memory_size(store: wasmtime.Store, memory: wasmtime.Memory) -> int:
+    """The current size in bytes of a memory, keeping the GIL. Its address never changes (the engine is configured
+    with `memory_may_move` off: a memory grows in place, within its reservation), so the host reads that once."""
+    return int(_memory_data_size(store._context(), _byref(memory._memory)))
+
+
 _COMPONENT_STRING = ffi.WASMTIME_COMPONENT_STRING.value
 _BYTES = ctypes.POINTER(ctypes.c_uint8)
 

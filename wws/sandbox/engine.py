@@ -25,7 +25,7 @@ MAX_WASM_STACK = 2 * 1024 * 1024
 support. Interpreters recurse deeply in native code, and QuickJS must reach its own limit (a catchable RangeError)
 before this one. The threads that run guests have 8 MiB stacks."""
 
-ENGINE_SETTINGS = "epoch_interruption=1 max_wasm_stack=2MiB"
+ENGINE_SETTINGS = "epoch_interruption=1 max_wasm_stack=2MiB memory_may_move=0"
 """The engine flags that change compiled code, part of every compiled-module cache key."""
 
 
@@ -54,6 +54,7 @@ class Sandbox:
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.max_wasm_stack = MAX_WASM_STACK
+        config.memory_may_move = False  # a memory's address is fixed for its life: the host keeps it (see _ffi)
         self.engine = wasmtime.Engine(config)
         self.cache = ModuleCache(self.engine, cache_folder or cache_dir() / "modules", ENGINE_SETTINGS)
         self.stdio = HostStdio(self.engine)

@@ -109,6 +109,10 @@ class GuestStore:
         """(address, size) of one of the guest's memories in this process."""
         return _ffi.memory_region(self.store, memory)
 
+    def memory_size(self, memory: wasmtime.Memory) -> int:
+        """The size of one of the guest's memories, whose address (`memory_region`) never changes."""
+        return _ffi.memory_size(self.store, memory)
+
     def read_memory(self, memory: wasmtime.Memory, offset: int) -> bytes:
         """A copy of one of the guest's memories, from `offset` to its end."""
         base, size = _ffi.memory_region(self.store, memory)
@@ -119,7 +123,7 @@ class GuestStore:
         succeed never need it."""
         if self._memory is None and self._instance is not None:
             self._memory = _ffi.instance_export(self.store, self._instance, "memory")
-        return _ffi.memory_region(self.store, self._memory)[1] if isinstance(self._memory, wasmtime.Memory) else 0
+        return _ffi.memory_size(self.store, self._memory) if isinstance(self._memory, wasmtime.Memory) else 0
 
     def close(self) -> None:
         """Drop the store now (not at garbage collection): stores alive at exit upset wasmtime's runtime."""

@@ -207,6 +207,5 @@ def test_a_recycled_instance_is_the_image_byte_for_byte_stack_included(js_worker
     program = worker._program
     assert isinstance(program, JavaScriptProgram)
     [recycled] = program._recycled
-    address, size = recycled.memory_region()
-    assert size == program.image_size
-    assert ctypes.string_at(address, size) == bytes(program._image)
+    assert recycled.memory_bytes() == program.image_size
+    assert ctypes.string_at(recycled.base, program.image_size) == bytes(program._image)

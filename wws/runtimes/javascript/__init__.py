@@ -167,15 +167,12 @@ class JavaScriptProgram:
 
     def recycle(self, instance: JavaScriptInstance) -> bool:
         """Reset `instance` to the image and keep it for the next request; False when it must be dropped."""
-        if not instance.clean:
-            return False
-        address, size = instance.memory_region()
-        if size != self.image_size:
+        if not instance.clean or instance.memory_bytes() != self.image_size:
             return False
         with self._lock:
             if self._closed or len(self._recycled) >= MAX_RECYCLED:
                 return False
-            self.restore(address)
+            self.restore(instance.base)
             self._recycled.append(instance)
         return True
 
@@ -197,7 +194,9 @@ class JavaScriptInstance:
             instance = self._guest.instantiate(program.pre)
             self._entry = self._guest.export(instance, HANDLE_EXPORT)
             self._memory = self._guest.export(instance, "memory")
-            program.restore(self._start_from_image(program.image_size))
+            self.base = self._start_from_image(program.image_size)
+            """The memory's address in this process, fixed for its life (see `GuestStore.memory_size`)."""
+            program.restore(self.base)
         except BaseException:
             self._guest.close()
             raise
@@ -212,7 +211,7 @@ class JavaScriptInstance:
         except wasmtime.WasmtimeError as exc:
             cap = self._program.worker.spec.limits.memory_mb
             raise MemoryLimitExceeded(self._program.worker.handler, f"its image does not fit in {cap} MiB") from exc
-        address, size = self.memory_region()
+        address, size = self._guest.memory_region(self._memory)
         if size != image_size:
             raise GuestTrap(self._program.worker.handler, f"its memory is {size} bytes, not its image's {image_size}")
         return address
@@ -233,8 +232,7 @@ class JavaScriptInstance:
         self, message: bytes, request_id: str, deadline: float, interrupt: threading.Event | None = None
     ) -> bytes:
         """Run the engine's entry on `message`; return the response it left (see `exchange`)."""
-        guest, io, handler = self._guest, self._program.io, self._program.worker.handler
-        base, _ = self.memory_region()
+        guest, io, handler, base = self._guest, self._program.io, self._program.worker.handler, self.base
         fits = io.send(base, message, self._program.worker.sandbox.waits.now_ns(MONOTONIC) or 0)
         guest.begin(request_id, deadline, interrupt, stdin=b"" if fits else message)
         self.clean = False
@@ -244,7 +242,7 @@ class JavaScriptInstance:
             tail = guest.stderr_tail()
             first_line = tail.splitlines()[0] if tail else "the handler failed"
             raise uncaught(handler, f"threw {first_line}", tail)
-        output = io.response(*self.memory_region())
+        output = io.response(base, self.memory_bytes())
         if output is None:
             raise BadGuestOutput(
                 handler, "invalid response: it lies outside the guest's memory", stderr_tail=guest.stderr_tail()
@@ -254,11 +252,8 @@ class JavaScriptInstance:
             raise BadGuestOutput(handler, f"response exceeded {cap} bytes", stderr_tail=guest.stderr_tail())
         return output
 
-    def memory_region(self) -> tuple[int, int]:
-        return self._guest.memory_region(self._memory)
-
     def memory_bytes(self) -> int:
-        return self._guest.memory_bytes()
+        return self._guest.memory_size(self._memory)
 
     def close(self) -> None:
         """Done with this instance: recycled when it can be, else dropped."""
