@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from wws.config.loader import load_worker_config
 from wws.errors import WorkerBusy
 from wws.messages import WorkerRequest
 from wws.sandbox.engine import Sandbox
-from wws.server.guests import GuestThreads, WorkerSlots
+from wws.server.guests import INLINE_MAX_SECONDS, GuestThreads, InlineTrial, WorkerSlots
 from wws.worker.worker import Worker
 
 WORKER = Path("busy.wasm")
@@ -117,3 +118,30 @@ def test_short_calls_run_on_the_event_loop_and_calls_that_need_the_host_run_once
     assert kv.get("c", "n") == "20"
     assert sorted(kv.keys("c", "seen:")) == sorted(f"seen:{i}" for i in range(20))
     assert threads.slots(workers[1]).inline.penalty > 0, "it was tried inline, stopped, and kept to threads"
+
+
+def _burn_cpu(seconds: float) -> None:
+    started = time.thread_time()
+    while time.thread_time() - started < seconds:
+        pass
+
+
+def test_a_call_is_judged_by_the_cpu_it_used_not_by_the_time_it_took() -> None:
+    """Preempted (here: asleep) in the middle of a call, a worker stays on the loop; a call that computes past the
+    limit sends the next ones to threads. A first long call, not yet timed by its CPU, counts as long."""
+    trial = InlineTrial()
+    assert trial.cpu_clock() == 0.0, "a worker with short calls is timed by the clock only"
+    trial.ran(2 * INLINE_MAX_SECONDS)
+    assert (trial.penalty, trial.allows()) == (1, False)
+    assert trial.allows(), "one call went to a thread"
+    cpu_started, started = trial.cpu_clock(), time.perf_counter()
+    assert cpu_started > 0, "after a long call the next is timed by its CPU"
+    time.sleep(2 * INLINE_MAX_SECONDS)
+    trial.ran(time.perf_counter() - started, cpu_started)
+    assert (trial.penalty, trial.allows()) == (0, True), "the time asleep is not the loop's"
+    cpu_started, started = trial.cpu_clock(), time.perf_counter()
+    _burn_cpu(2 * INLINE_MAX_SECONDS)
+    trial.ran(time.perf_counter() - started, cpu_started)
+    assert (trial.penalty, trial.allows()) == (1, False)
+    trial.ran(INLINE_MAX_SECONDS / 10)
+    assert trial.cpu_clock() == 0.0, "back to the clock alone once calls are short again"
