@@ -51,6 +51,12 @@ def test_config_absent_gives_the_defaults(tmp_path: Path) -> None:
     assert config.limits == Limits(timeout_ms=30_000, memory_mb=128, max_body_bytes=10 * 1024 * 1024)
 
 
+def test_idle_ms_defaults_to_a_minute_and_0_keeps_workers_forever(tmp_path: Path) -> None:
+    assert Limits().idle_ms == 60_000
+    config = parse_worker_config(tmp_path / "w.toml", "[limits]\nidle_ms = 0\n", {})
+    assert config.limits.idle_ms == 0
+
+
 def test_config_every_field_is_read(tmp_path: Path) -> None:
     (tmp_path / "_assets").mkdir()
     (tmp_path / "_out").mkdir()
@@ -81,6 +87,7 @@ def test_config_every_field_is_read(tmp_path: Path) -> None:
         ('isolation = "process"\n', "isolation", 1, "must be 'request' or 'instance'"),
         ('\n\n[limits]\ntimeout_ms = "soon"\n', "limits.timeout_ms", 4, "must be an integer"),
         ("[limits]\nmemory_mb = -1\n", "limits.memory_mb", 2, "positive integer"),
+        ("[limits]\nidle_ms = -1\n", "limits.idle_ms", 2, "must be 0 or a positive integer"),
         ("[limits]\nfuel = 3\n", "limits.fuel", 2, "unknown setting"),
         ('compatibility_flags = ["streams_enable"]\n', "compatibility_flags", 1, "unknown flag 'streams_enable'"),
         ('compatibility_flags = "nodejs_compat"\n', "compatibility_flags", 1, "must be an array of strings"),

@@ -73,6 +73,11 @@ def usable_cores() -> int:
 @click.option("--body-timeout-ms", type=click.IntRange(1), help="Time for a body, +1 s per 500 bytes received. [20000]")
 @click.option("--keep-alive-timeout-ms", type=click.IntRange(1), help="Idle time a connection is kept. [5000]")
 @click.option(
+    "--idle-ms",
+    type=click.IntRange(0),
+    help="A worker idle this long gives its memory back, whatever its [limits] idle_ms (0: never). [60000]",
+)
+@click.option(
     "--pipelines-db",
     metavar="URL",
     callback=lambda _context, _parameter, value: database_url(value),
@@ -101,6 +106,7 @@ def serve(  # noqa: PLR0917 - click passes every option
     header_timeout_ms: int | None,
     body_timeout_ms: int | None,
     keep_alive_timeout_ms: int | None,
+    idle_ms: int | None,
     pipelines_token_env: str | None,
     pipelines_db: str | None,
 ) -> None:
@@ -129,6 +135,7 @@ def serve(  # noqa: PLR0917 - click passes every option
         verbose,
         pipelines_token_env,
         pipelines_db,
+        idle_ms,
     )
     app = options.create_app()
     project: Project = app.state.project
@@ -186,6 +193,7 @@ class ServeOptions:
     verbose: bool
     pipelines_token_env: str | None = None
     pipelines_db: str | None = None
+    idle_ms: int | None = None
 
     def create_app(self) -> Starlette:
         return create_app(
@@ -198,6 +206,7 @@ class ServeOptions:
             watch=self.watch,
             pipelines_token_env=self.pipelines_token_env,
             pipelines_db=self.pipelines_db,
+            idle_ms=self.idle_ms,
         )
 
 

@@ -55,6 +55,8 @@ _LIMITS = {
     "max_concurrent_requests",
     "max_queued_requests",
 }
+_LIMITS_MAY_BE_ZERO = {"idle_ms"}
+"""Limits where 0 means "never" rather than nothing at all."""
 _TOML_POSITION = re.compile(r"at line (\d+)")
 _KIND_NAMES = {int: "an integer", str: "a string", bool: "a boolean (true or false)"}
 _VAR_REF = re.compile(
@@ -242,6 +244,12 @@ class _Parser:
             raise self.error(prefix + key, f"must be a positive integer, not {value}")
         return value
 
+    def _not_negative(self, table: Mapping[str, Any], key: str, default: int, prefix: str = "") -> int:
+        value = self._typed(table, key, int, default, prefix)
+        if value < 0:
+            raise self.error(prefix + key, f"must be 0 or a positive integer, not {value}")
+        return value
+
     def _version(self, raw: Mapping[str, Any]) -> str | None:
         value = raw.get("version")
         if value is None or isinstance(value, str):
@@ -391,7 +399,9 @@ class _Parser:
 
     def _limits(self, value: Any) -> Limits:
         table = self._table(value, "limits")
-        self._no_unknown(table, _LIMITS, "limits.")
+        self._no_unknown(table, _LIMITS | _LIMITS_MAY_BE_ZERO, "limits.")
         defaults = Limits()
         settings = {key: self._positive(table, key, getattr(defaults, key), "limits.") for key in _LIMITS}
+        for key in _LIMITS_MAY_BE_ZERO:
+            settings[key] = self._not_negative(table, key, getattr(defaults, key), "limits.")
         return Limits(**settings)

@@ -51,6 +51,9 @@ class Limits:
     max_queued_requests: int = 128
     """Requests waiting for a slot; past it, or at a waiting request's deadline, the answer is 503 with
     `Retry-After`."""
+    idle_ms: int = 60_000
+    """After this long without a request, a worker gives its memory back: its instances (warm or kept for reuse)
+    and what it loaded are dropped, and its next request loads it again. 0 keeps them for as long as it is served."""
 
     @property
     def memory_bytes(self) -> int:

@@ -9,6 +9,7 @@ operator's log line names the worker, the request id and the cause.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -66,6 +67,7 @@ def create_app(
     registry: RuntimeRegistry | None = None,
     pipelines_token_env: str | None = None,
     pipelines_db: str | None = None,
+    idle_ms: int | None = None,
 ) -> Starlette:
     """The ASGI app for the project at `path`. Discovers routes and reads configs now; loads each worker on first use.
 
@@ -74,7 +76,8 @@ def create_app(
     changes on disk while the app runs (see `wws.server.reload`). A project with a `pipelines/` folder also serves
     its pipelines under `<prefix>/_wws/pipelines` (see `wws.pipelines.http`; `pipelines_token_env` names the
     variable holding their token, overriding `[pipelines] token` in `wws.toml`; `pipelines_db` the database of their
-    runs, overriding `[pipelines] database`).
+    runs, overriding `[pipelines] database`). A worker with no request for its `[limits] idle_ms` gives its memory
+    back (`idle_ms`, when given, applies to every worker instead; 0: never).
     """
     project = Project(Path(path), sandbox=sandbox, registry=registry, ignore=ignore, kv=kv)
     endpoint = ProjectEndpoint(project, prefix=normalise_prefix(prefix), debug=debug)
@@ -95,11 +98,15 @@ def create_app(
         if watcher is not None:
             watcher.start()
         app.state.watcher = watcher
+        releasing = asyncio.create_task(release_idle_workers(project, idle_ms))
         try:
             if pipelines is not None:
                 await pipelines.start()
             yield
         finally:
+            releasing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await releasing
             if watcher is not None:
                 watcher.stop()
             if pipelines is not None:
@@ -133,6 +140,17 @@ def create_app(
     app.state.project = project
     app.state.pipelines = pipelines
     return app
+
+
+async def release_idle_workers(project: Project, idle_ms: int | None) -> None:
+    """For as long as the app runs: now and then, let the workers idle for their `idle_ms` give their memory back
+    (on a thread: closing many instances takes a while)."""
+    while True:
+        await asyncio.sleep(project.idle_check_seconds(idle_ms))
+        try:
+            await asyncio.to_thread(project.release_idle, idle_ms)
+        except Exception:  # a release that failed leaves the worker loaded: never the end of the server
+            log.exception("releasing idle workers failed")
 
 
 def _pipelines_service(

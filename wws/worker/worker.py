@@ -7,6 +7,9 @@ import functools
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,8 @@ class Worker:
         self._lock = threading.Lock()
         self._active = 0
         self._retired = False
+        self.last_used = time.monotonic()
+        """When its last request or step ended (or it was created): what `release_if_idle` counts from."""
 
     @functools.cached_property
     def relative_path(self) -> str:
@@ -279,13 +284,21 @@ class Worker:
             raise RequestTooLarge(
                 self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit"
             )
+        with self._in_use():
+            return self._handle(request)
+
+    @contextmanager
+    def _in_use(self) -> Iterator[None]:
+        """Around a request or a step: counted as running (neither closed by a retirement nor released as idle
+        meanwhile), and, once it ends, the worker's last use."""
         with self._lock:
             self._active += 1
         try:
-            return self._handle(request)
+            yield
         finally:
             with self._lock:
                 self._active -= 1
+                self.last_used = time.monotonic()
                 drained = self._retired and not self._active
             if drained:
                 self.close()
@@ -309,18 +322,19 @@ class Worker:
     def run_step(self, call: StepCall) -> StepAnswer:
         """Run one pipeline step on a fresh instance (whatever the worker's isolation: a step shares nothing).
         Raises a `WorkerError` when the guest fails, `LoadError` when it cannot load or its runtime runs no steps."""
-        self.load()
-        program = self._program
-        assert program is not None
-        with self.host.faults(self.path, call.request_id):
-            instance = program.new_instance()
-            try:
-                run_step = getattr(instance, "run_step", None)
-                if run_step is None:
-                    raise LoadError(self.path, f"the {self.runtime.language} runtime cannot run pipeline steps")
-                answer: StepAnswer = run_step(call)
-            finally:
-                instance.close()
+        with self._in_use():
+            self.load()
+            program = self._program
+            assert program is not None
+            with self.host.faults(self.path, call.request_id):
+                instance = program.new_instance()
+                try:
+                    run_step = getattr(instance, "run_step", None)
+                    if run_step is None:
+                        raise LoadError(self.path, f"the {self.runtime.language} runtime cannot run pipeline steps")
+                    answer: StepAnswer = run_step(call)
+                finally:
+                    instance.close()
         if answer.log:
             for line in answer.log.decode("utf-8", "replace").splitlines():
                 log_guest(self.relative_path, call.request_id, line)
@@ -333,6 +347,25 @@ class Worker:
             drained = not self._active
         if drained:
             self.close()
+
+    def release_if_idle(self, idle_ms: int, now: float | None = None) -> bool:
+        """Give back the memory this version holds (its instances, warm or kept for reuse, and its loaded program)
+        when nothing ran for `idle_ms` and nothing runs now; its next request loads it again, from its prepared
+        folder, which it keeps. 0 never releases. True when something was released."""
+        if idle_ms <= 0:
+            return False
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if self._active or self._retired or now - self.last_used < idle_ms / 1000:
+                return False
+            strategy, self._strategy = self._strategy, None
+            stand_in, self._stand_in = self._stand_in, None
+            self._program = None
+        if strategy is not None:
+            strategy.close()
+        if stand_in is not None:
+            stand_in.close()
+        return strategy is not None or stand_in is not None
 
     def close(self) -> None:
         """Drop warm instances now (stores alive at interpreter exit upset wasmtime), then let go of the prepared
