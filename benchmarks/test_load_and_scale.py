@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from benchmarks import scale, stuck
+from benchmarks import density, scale, stuck
 from benchmarks.http import load
 
 WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8080/
@@ -85,6 +85,30 @@ def test_scale_benchmark_starts_projects_and_serves_every_worker(tmp_path: Path)
         assert row["failures"] == 0
         assert 0 < row["startup_s"] < 60
         assert row["rss_peak_mib"] >= row["rss_after_mib"] > 0
+
+
+def test_density_benchmark_measures_memory_as_workers_load_and_idle(tmp_path: Path) -> None:
+    output = tmp_path / "density.json"
+    arguments = ["--js", "4", "--py", "2", "--idle-ms", "300", "--output", str(output)]
+    result = CliRunner().invoke(density.main, arguments)
+    assert result.exit_code == 0, result.output
+    row = json.loads(output.read_text())["row"]
+    assert (row["javascript_workers"], row["python_workers"]) == (4, 2)
+    assert 0 < row["rss_start_mib"] < row["rss_after_javascript_mib"] <= row["rss_after_python_mib"]
+    assert row["rss_idle_mib"] < row["rss_after_python_mib"], "idle workers gave memory back"
+    assert row["first_javascript_p50_ms"] > 0
+    assert row["released_python_p50_ms"] > 0
+    assert "RSS after idling" in result.output
+
+
+def test_density_projects_put_half_the_javascript_and_all_python_workers_in_instance_isolation(tmp_path: Path) -> None:
+    routes = density.generate_project(tmp_path, 4, 2)
+    assert routes == {
+        "javascript": ["/js00/hello0000", "/js00/hello0001", "/js00/hello0002", "/js00/hello0003"],
+        "python": ["/py00/hello0000", "/py00/hello0001"],
+    }
+    warm = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.toml"))
+    assert warm == ["js00/hello0001.toml", "js00/hello0003.toml", "py00/hello0000.toml", "py00/hello0001.toml"]
 
 
 def test_generated_projects_mix_the_languages(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from wws.outbound import Fetcher
 from wws.routing import Route, Router, discover_routes
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox
+from wws.sandbox.pages import trim_heap
 from wws.server.static import PUBLIC_FOLDER, PublicFiles
 from wws.worker.prepare import forget_worker
 from wws.worker.worker import Worker
@@ -223,6 +224,8 @@ class Project:
             if worker.release_if_idle(limit, now):
                 log.debug("%s: idle for %d ms, its instances and program are released", worker.relative_path, limit)
                 released += 1
+        if released:
+            trim_heap()
         return released
 
     def idle_check_seconds(self, idle_ms: int | None = None) -> float:

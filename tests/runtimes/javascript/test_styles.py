@@ -201,11 +201,21 @@ export default {
 """
 
 
-def test_a_recycled_instance_is_the_image_byte_for_byte_stack_included(js_worker: MakeJsWorker) -> None:
+def test_new_and_recycled_instances_are_the_image_byte_for_byte_stack_included(js_worker: MakeJsWorker) -> None:
+    """The image is its stack (zeros, not kept) and the rest; a recycled instance's stack pages were dropped, a new
+    one's never written."""
     worker = js_worker(DEEP)
-    assert get(worker).body.startswith(b"400x")  # a deep stack and a large answer dirty both ends of memory
+    worker.load()
     program = worker._program
     assert isinstance(program, JavaScriptProgram)
+    image = bytes(program._stack) + bytes(program._image)
+    assert len(image) == program.image_size
+    new = program.new_instance()
+    try:
+        assert ctypes.string_at(new.base, program.image_size) == image
+    finally:
+        new.drop()
+    assert get(worker).body.startswith(b"400x")  # a deep stack and a large answer dirty both ends of memory
     [recycled] = program._recycled
     assert recycled.memory_bytes() == program.image_size
-    assert ctypes.string_at(recycled.base, program.image_size) == bytes(program._image)
+    assert ctypes.string_at(recycled.base, program.image_size) == image

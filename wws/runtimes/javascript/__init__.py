@@ -35,6 +35,7 @@ from wws.runtimes.javascript.exchange import IoArea
 from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
+from wws.sandbox.pages import drop_pages
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import cannot_load, uncaught
 from wws.sandbox.waits import MONOTONIC
@@ -145,9 +146,10 @@ class JavaScriptProgram:
         binding = worker.config.kv_binding if worker.config.kv_namespace is not None else None
         self.extra = {"env": dict(worker.config.vars), "kv_binding": binding}
         self.image_size = len(image)
-        self._image = (ctypes.c_char * len(image)).from_buffer_copy(image)
         self._stack = min(engine.stack_size(), len(image))
-        """The image's first bytes, the engine's stack: zeros (see `_initialise`)."""
+        """The image's first bytes, the engine's stack: zeros (see `_initialise`), so not kept."""
+        self._image = (ctypes.c_char * (len(image) - self._stack)).from_buffer_copy(image, self._stack)
+        """The image past its stack."""
         self._recycled: list[JavaScriptInstance] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -158,12 +160,14 @@ class JavaScriptProgram:
                 return self._recycled.pop()
         return JavaScriptInstance(self)
 
-    def restore(self, address: int) -> None:
-        """Overwrite the memory at `address` (`image_size` bytes) with the image: its stack is zeros, set as such
-        (half the work of copying them: nothing is read), then the rest copied."""
+    def restore(self, address: int, *, fresh: bool = False) -> None:
+        """Overwrite the memory at `address` (`image_size` bytes) with the image. Its stack is zeros: already so in a
+        `fresh` instance; else the stack's pages are dropped (`drop_pages`: a request touches a few of its 256, and
+        writing zeros would make them all resident). Then the rest is copied."""
         stack = self._stack
-        ctypes.memset(address, 0, stack)
-        ctypes.memmove(address + stack, ctypes.addressof(self._image) + stack, self.image_size - stack)
+        if not fresh:
+            drop_pages(address, stack)
+        ctypes.memmove(address + stack, self._image, self.image_size - stack)
 
     def recycle(self, instance: JavaScriptInstance) -> bool:
         """Reset `instance` to the image and keep it for the next request; False when it must be dropped."""
@@ -196,7 +200,7 @@ class JavaScriptInstance:
             self._memory = self._guest.export(instance, "memory")
             self.base = self._start_from_image(program.image_size)
             """The memory's address in this process, fixed for its life (see `GuestStore.memory_size`)."""
-            program.restore(self.base)
+            program.restore(self.base, fresh=True)
         except BaseException:
             self._guest.close()
             raise
