@@ -86,10 +86,17 @@ def measure(folder: Path, javascript: int, python: int, idle_ms: int) -> dict[st
         row: dict[str, Any] = {"javascript_workers": javascript, "python_workers": python, "idle_ms": idle_ms}
         row["startup_s"] = round(time.perf_counter() - started, 2)
         row["rss_start_mib"] = rss_mib(process.pid)
+        loading = time.perf_counter()
         firsts = {language: first_requests(client, routes[language]) for language in ("javascript",)}
         row["rss_after_javascript_mib"] = rss_mib(process.pid)
         firsts["python"] = first_requests(client, routes["python"])
         row["rss_after_python_mib"] = rss_mib(process.pid)
+        row["loading_s"] = round(time.perf_counter() - loading, 1)
+        if row["loading_s"] * 1000 >= idle_ms:
+            raise click.ClickException(
+                f"requesting every worker took {row['loading_s']} s, more than --idle-ms: the first ones were released"
+                " before the memory was measured; give a longer --idle-ms"
+            )
         time.sleep(idle_ms / 1000 + min(idle_ms / 2000, 5) + 1)  # the server looks every idle_ms / 2, 5 s at most
         row["rss_idle_mib"] = rss_mib(process.pid)
         released = {language: first_requests(client, routes[language][:20]) for language in firsts}
@@ -125,7 +132,13 @@ def verdicts(row: dict[str, Any], engines_mib: float) -> list[tuple[bool, str]]:
 @click.command()
 @click.option("--js", "javascript", default=1000, show_default=True, type=click.IntRange(2), help="JavaScript workers.")
 @click.option("--py", "python", default=100, show_default=True, type=click.IntRange(1), help="Python workers.")
-@click.option("--idle-ms", default=5000, show_default=True, type=click.IntRange(1), help="The project's idle_ms.")
+@click.option(
+    "--idle-ms",
+    default=60_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The project's idle_ms: longer than requesting every worker takes.",
+)
 @click.option("--output", default=str(DEFAULT_OUTPUT), show_default=True, type=click.Path(path_type=Path))
 def main(javascript: int, python: int, idle_ms: int, output: Path) -> None:
     """Serve a generated project; print its memory and first-request latencies; check the targets; write JSON."""

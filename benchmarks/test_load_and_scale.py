@@ -89,7 +89,7 @@ def test_scale_benchmark_starts_projects_and_serves_every_worker(tmp_path: Path)
 
 def test_density_benchmark_measures_memory_as_workers_load_and_idle(tmp_path: Path) -> None:
     output = tmp_path / "density.json"
-    arguments = ["--js", "4", "--py", "2", "--idle-ms", "300", "--output", str(output)]
+    arguments = ["--js", "4", "--py", "2", "--idle-ms", "2000", "--output", str(output)]
     result = CliRunner().invoke(density.main, arguments)
     assert result.exit_code == 0, result.output
     row = json.loads(output.read_text())["row"]

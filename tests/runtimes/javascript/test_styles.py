@@ -208,7 +208,7 @@ def test_new_and_recycled_instances_are_the_image_byte_for_byte_stack_included(j
     worker.load()
     program = worker._program
     assert isinstance(program, JavaScriptProgram)
-    image = bytes(program._stack) + bytes(program._image)
+    image = program._image.read()
     assert len(image) == program.image_size
     new = program.new_instance()
     try:

@@ -16,7 +16,6 @@ handler.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import json
 import shutil
@@ -35,7 +34,7 @@ from wws.runtimes.javascript.exchange import IoArea
 from wws.runtimes.javascript.modules import local_imports
 from wws.runtimes.native import collect_response
 from wws.runtimes.wws_protocol import encode_request
-from wws.sandbox.pages import drop_pages
+from wws.sandbox.pages import SharedImage
 from wws.sandbox.store import GuestStore
 from wws.sandbox.traps import cannot_load, uncaught
 from wws.sandbox.waits import MONOTONIC
@@ -148,8 +147,8 @@ class JavaScriptProgram:
         self.image_size = len(image)
         self._stack = min(engine.stack_size(), len(image))
         """The image's first bytes, the engine's stack: zeros (see `_initialise`), so not kept."""
-        self._image = (ctypes.c_char * (len(image) - self._stack)).from_buffer_copy(image, self._stack)
-        """The image past its stack."""
+        self._image = SharedImage(self._stack, memoryview(image)[self._stack :], f"wws-js-{worker.handler.name}")
+        """Its stack (zeros) and the rest, mapped copy-on-write by every instance."""
         self._recycled: list[JavaScriptInstance] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -161,13 +160,12 @@ class JavaScriptProgram:
         return JavaScriptInstance(self)
 
     def restore(self, address: int, *, fresh: bool = False) -> None:
-        """Overwrite the memory at `address` (`image_size` bytes) with the image. Its stack is zeros: already so in a
-        `fresh` instance; else the stack's pages are dropped (`drop_pages`: a request touches a few of its 256, and
-        writing zeros would make them all resident). Then the rest is copied."""
-        stack = self._stack
-        if not fresh:
-            drop_pages(address, stack)
-        ctypes.memmove(address + stack, self._image, self.image_size - stack)
+        """Make the memory at `address` (`image_size` bytes) the image: a `fresh` instance's maps it (its stack is
+        zeros already), a recycled one's gets back the pages its request wrote (see `SharedImage`)."""
+        if fresh:
+            self._image.map_at(address)
+        else:
+            self._image.restore(address)
 
     def recycle(self, instance: JavaScriptInstance) -> bool:
         """Reset `instance` to the image and keep it for the next request; False when it must be dropped."""
@@ -186,6 +184,7 @@ class JavaScriptProgram:
             waiting, self._recycled = self._recycled, []
         for instance in waiting:
             instance.drop()
+        self._image.close()
 
 
 class JavaScriptInstance:
