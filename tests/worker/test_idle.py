@@ -15,9 +15,11 @@ from tests.conftest import MakeWorker
 from tests.runtimes.support import MakeWorker as MakeJsWorker
 from tests.runtimes.support import get, source_workers
 from tests.server.conftest import serving
-from wws.messages import WorkerRequest
+from wws.messages import StepCall, WorkerRequest
+from wws.pipelines.runner import WorkerSteps
 from wws.runtimes.javascript import JavaScriptProgram
 from wws.sandbox.engine import Sandbox
+from wws.worker import idle
 
 GET = WorkerRequest(url="http://x/")
 WARM_COUNTER = 'isolation = "instance"\n[limits]\nidle_ms = 50\n'
@@ -93,3 +95,27 @@ def test_wws_serve_releases_idle_workers_and_serves_them_again(tmp_path: Path, p
         assert [client.get("/counter").text for _ in range(3)] == ["1", "2", "3"]
         time.sleep(1.5)
         assert [client.get("/counter").text for _ in range(2)] == ["1", "2"]
+
+
+def test_pipeline_step_workers_are_released_too(tmp_path: Path, sandbox: Sandbox) -> None:
+    (tmp_path / "add.js").write_text("export default { step: (state) => state.data + 1 };\n")
+    steps = WorkerSteps(tmp_path, sandbox=sandbox)
+    try:
+        worker = steps.worker(tmp_path / "add.js")
+        call = StepCall('{"data": 1, "errors": [], "config": {}}', "run/add/1", 0.0, {}, None)
+        assert worker.run_step(call).state == b"2"
+        assert idle.release_idle(steps.workers(), 60_000) == 0, "used just now"
+        time.sleep(0.05)
+        assert idle.release_idle(steps.workers(), 10) == 1
+        assert not worker.loaded
+        assert worker.run_step(call).state == b"2"
+    finally:
+        steps.close()
+
+
+def test_idle_workers_are_looked_for_every_half_of_the_shortest_idle_ms(make_worker: MakeWorker) -> None:
+    workers = [make_worker("counter_reactor", f"[limits]\nidle_ms = {ms}\n", f"w{ms}.wasm") for ms in (0, 60_000, 800)]
+    assert idle.check_seconds(workers) == 0.4
+    assert idle.check_seconds(workers[:2]) == idle.CHECK_MAX_SECONDS
+    assert idle.check_seconds(workers, idle_ms=0) == idle.CHECK_MAX_SECONDS, "0: never released, rarely looked"
+    assert idle.check_seconds(workers, idle_ms=20) == idle.CHECK_MIN_SECONDS

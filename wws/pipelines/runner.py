@@ -70,6 +70,11 @@ class WorkerSteps:
                 self._workers[handler] = worker
             return worker
 
+    def workers(self) -> list[Worker]:
+        """The step workers made so far."""
+        with self._lock:
+            return list(self._workers.values())
+
     def runner(self, plan: Plan, run_id: str, interrupt: threading.Event | None = None) -> StepRunner:
         """The `StepRunner` of one run of `plan`. Its steps' secrets are resolved now (a missing one fails the run
         before any step runs) and redacted from everything the steps give back, log or fail with. `interrupt` (set

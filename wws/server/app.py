@@ -39,6 +39,7 @@ from wws.server.guests import GuestThreads
 from wws.server.project import Project
 from wws.server.reload import ProjectWatcher
 from wws.server.static import request_path
+from wws.worker import idle
 from wws.worker.worker import Worker
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def create_app(
         if watcher is not None:
             watcher.start()
         app.state.watcher = watcher
-        releasing = asyncio.create_task(release_idle_workers(project, idle_ms))
+        releasing = asyncio.create_task(release_idle_workers(project, pipelines, idle_ms))
         try:
             if pipelines is not None:
                 await pipelines.start()
@@ -142,13 +143,17 @@ def create_app(
     return app
 
 
-async def release_idle_workers(project: Project, idle_ms: int | None) -> None:
-    """For as long as the app runs: now and then, let the workers idle for their `idle_ms` give their memory back
-    (on a thread: closing many instances takes a while)."""
+async def release_idle_workers(project: Project, pipelines: PipelinesService | None, idle_ms: int | None) -> None:
+    """For as long as the app runs: now and then, let the workers idle for their `idle_ms` (the routes' and the
+    pipeline steps') give their memory back (on a thread: closing many instances takes a while)."""
+
+    def workers() -> list[Worker]:
+        return [*project.workers.values(), *(pipelines.steps.workers() if pipelines is not None else ())]
+
     while True:
-        await asyncio.sleep(project.idle_check_seconds(idle_ms))
+        await asyncio.sleep(idle.check_seconds(workers(), idle_ms))
         try:
-            await asyncio.to_thread(project.release_idle, idle_ms)
+            await asyncio.to_thread(idle.release_idle, workers(), idle_ms)
         except Exception:  # a release that failed leaves the worker loaded: never the end of the server
             log.exception("releasing idle workers failed")
 

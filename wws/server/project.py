@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +16,11 @@ from wws.outbound import Fetcher
 from wws.routing import Route, Router, discover_routes
 from wws.runtimes.registry import RuntimeRegistry, default_registry
 from wws.sandbox.engine import Sandbox
-from wws.sandbox.pages import trim_heap
 from wws.server.static import PUBLIC_FOLDER, PublicFiles
 from wws.worker.prepare import forget_worker
 from wws.worker.worker import Worker
 
 log = logging.getLogger(__name__)
-
-IDLE_CHECK_MAX_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -213,27 +209,6 @@ class Project:
             or path.parent == folder
             or (folder in path.parents and any(part.startswith("_") for part in path.relative_to(folder).parts))
         )
-
-    def release_idle(self, idle_ms: int | None = None) -> int:
-        """Let the served workers idle for their `idle_ms` (or `idle_ms` for all, when given) give their memory back
-        (see `Worker.release_if_idle`); returns how many did."""
-        now = time.monotonic()
-        released = 0
-        for worker in list(self.workers.values()):
-            limit = worker.config.limits.idle_ms if idle_ms is None else idle_ms
-            if worker.release_if_idle(limit, now):
-                log.debug("%s: idle for %d ms, its instances and program are released", worker.relative_path, limit)
-                released += 1
-        if released:
-            trim_heap()
-        return released
-
-    def idle_check_seconds(self, idle_ms: int | None = None) -> float:
-        """How often to look for idle workers: half the shortest `idle_ms` served, between 0.05 and 5 s (a worker is
-        released between its `idle_ms` and that much later); 5 s when none is ever released."""
-        limits = [worker.config.limits.idle_ms for worker in self.workers.values()] if idle_ms is None else [idle_ms]
-        shortest = min((limit for limit in limits if limit > 0), default=0)
-        return IDLE_CHECK_MAX_SECONDS if not shortest else min(IDLE_CHECK_MAX_SECONDS, max(0.05, shortest / 2000))
 
     def close(self) -> None:
         for worker in self.workers.values():
