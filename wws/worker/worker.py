@@ -284,24 +284,34 @@ class Worker:
             raise RequestTooLarge(
                 self.path, f"request body of {len(request.body)} bytes is over the {limit}-byte limit"
             )
-        with self._in_use():
+        self._begin_use()
+        try:
             return self._handle(request)
+        finally:
+            self._end_use()
+
+    def _begin_use(self) -> None:
+        """A request or a step starts: counted as running, so neither a retirement closes the worker nor an idle
+        release empties it meanwhile."""
+        with self._lock:
+            self._active += 1
+
+    def _end_use(self) -> None:
+        """A request or a step ended: the worker's last use; a retired worker closes with its last one."""
+        with self._lock:
+            self._active -= 1
+            self.last_used = time.monotonic()
+            drained = self._retired and not self._active
+        if drained:
+            self.close()
 
     @contextmanager
     def _in_use(self) -> Iterator[None]:
-        """Around a request or a step: counted as running (neither closed by a retirement nor released as idle
-        meanwhile), and, once it ends, the worker's last use."""
-        with self._lock:
-            self._active += 1
+        self._begin_use()
         try:
             yield
         finally:
-            with self._lock:
-                self._active -= 1
-                self.last_used = time.monotonic()
-                drained = self._retired and not self._active
-            if drained:
-                self.close()
+            self._end_use()
 
     def _handle(self, request: WorkerRequest) -> WorkerResponse:
         strategy = self._strategy or self.load()
