@@ -71,6 +71,15 @@ def rss_mib(pid: int) -> float:
     return round(memory_kib(pid)["VmRSS"] / 1024, 1)
 
 
+def pss_mib(pid: int) -> float:
+    """Proportional set size: each page shared with other mappings counted once in all, where RSS counts it in every
+    mapping (each Python instance maps the engine's snapshot, which its pages share)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def measure(folder: Path, javascript: int, python: int, idle_ms: int) -> dict[str, Any]:
     """The whole scenario on a generated project; its figures."""
     project = folder / f"project-{javascript}-{python}"
@@ -91,6 +100,7 @@ def measure(folder: Path, javascript: int, python: int, idle_ms: int) -> dict[st
         row["rss_after_javascript_mib"] = rss_mib(process.pid)
         firsts["python"] = first_requests(client, routes["python"])
         row["rss_after_python_mib"] = rss_mib(process.pid)
+        row["pss_after_python_mib"] = pss_mib(process.pid)
         row["loading_s"] = round(time.perf_counter() - loading, 1)
         if row["loading_s"] * 1000 >= idle_ms:
             raise click.ClickException(

@@ -96,6 +96,7 @@ def test_density_benchmark_measures_memory_as_workers_load_and_idle(tmp_path: Pa
     assert (row["javascript_workers"], row["python_workers"]) == (4, 2)
     assert 0 < row["rss_start_mib"] < row["rss_after_javascript_mib"] <= row["rss_after_python_mib"]
     assert row["rss_idle_mib"] < row["rss_after_python_mib"], "idle workers gave memory back"
+    assert 0 < row["pss_after_python_mib"] <= row["rss_after_python_mib"]
     assert row["first_javascript_p50_ms"] > 0
     assert row["released_python_p50_ms"] > 0
     assert "RSS after idling" in result.output
