@@ -119,3 +119,12 @@ def test_idle_workers_are_looked_for_every_half_of_the_shortest_idle_ms(make_wor
     assert idle.check_seconds(workers[:2]) == idle.CHECK_MAX_SECONDS
     assert idle.check_seconds(workers, idle_ms=0) == idle.CHECK_MAX_SECONDS, "0: never released, rarely looked"
     assert idle.check_seconds(workers, idle_ms=20) == idle.CHECK_MIN_SECONDS
+
+
+def test_a_released_worker_serves_the_same_version_when_its_files_changed_meanwhile(js_worker: MakeJsWorker) -> None:
+    """A new version is the reloader's to make (`wws serve --watch`), never a side effect of idling."""
+    worker = js_worker("export default { fetch: () => new Response('first') };\n")
+    assert get(worker).body == b"first"
+    worker.path.write_text("export default { fetch: () => new Response('second') };\n")
+    assert worker.release_if_idle(1, now=time.monotonic() + 1)
+    assert get(worker).body == b"first"

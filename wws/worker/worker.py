@@ -109,6 +109,7 @@ class Worker:
         self._retired = False
         self.last_used = time.monotonic()
         """When its last request or step ended (or it was created): what `release_if_idle` counts from."""
+        self._released = False
 
     @functools.cached_property
     def relative_path(self) -> str:
@@ -242,7 +243,9 @@ class Worker:
         )
 
     def _load(self) -> FreshInstances | WarmPool:
-        prepared = self.prepare()
+        # released when idle: the same version again (its files may have changed since; a new version is the
+        # reloader's to make, never a side effect of idling)
+        prepared = self.prepared if self._released and self.prepared is not None else self.prepare()
         spec = SandboxSpec(
             worker=self.path,
             argv=(prepared.source_name,),
@@ -371,6 +374,7 @@ class Worker:
             strategy, self._strategy = self._strategy, None
             stand_in, self._stand_in = self._stand_in, None
             self._program = None
+            self._released = self._released or strategy is not None
         if strategy is not None:
             strategy.close()
         if stand_in is not None:
