@@ -46,12 +46,17 @@ GUEST_LEVELS = {
 }
 
 
+def _json_time(created: float) -> str:
+    """`created` (a `time.time()`) as the JSON lines write it: UTC, to the millisecond, as `logging` counts them."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int((created - int(created)) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, and the structured fields present on the record."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": _json_time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -158,7 +163,7 @@ class AccessLines:
         message = f"{request_id} {method} {path} {status} {duration_ms:.1f}ms {worker or '-'}"
         if self._json:
             entry = {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+                "time": _json_time(now),
                 "level": "info",
                 "logger": access_log.name,
                 "message": message,

@@ -371,26 +371,25 @@ class Worker:
         with self._lock:
             if self._active or self._retired or now - self.last_used < idle_ms / 1000:
                 return False
-            strategy, self._strategy = self._strategy, None
-            stand_in, self._stand_in = self._stand_in, None
-            self._program = None
+            strategy, stand_in = self._take_loaded()
             self._released = self._released or strategy is not None
-        if strategy is not None:
-            strategy.close()
-        if stand_in is not None:
-            stand_in.close()
+        _close_loaded(strategy, stand_in)
         return strategy is not None or stand_in is not None
+
+    def _take_loaded(self) -> tuple[FreshInstances | WarmPool | None, Worker | None]:
+        """What this version loaded (its isolation and program, or its stand-in), no longer its own; the caller holds
+        the lock and closes them (`_close_loaded`) after releasing it."""
+        strategy, self._strategy = self._strategy, None
+        stand_in, self._stand_in = self._stand_in, None
+        self._program = None
+        return strategy, stand_in
 
     def close(self) -> None:
         """Drop warm instances now (stores alive at interpreter exit upset wasmtime), then let go of the prepared
         folder (see `prepare`)."""
         with self._lock:
-            strategy, self._strategy = self._strategy, None
-            stand_in, self._stand_in = self._stand_in, None
-        if strategy is not None:
-            strategy.close()
-        if stand_in is not None:
-            stand_in.close()
+            strategy, stand_in = self._take_loaded()
+        _close_loaded(strategy, stand_in)
         if self.prepared is not None:
             self.prepared.release()
         if self._own_fetcher:
@@ -398,3 +397,10 @@ class Worker:
 
     def __repr__(self) -> str:
         return f"Worker({self.relative_path!r}, runtime={self.runtime.language!r})"
+
+
+def _close_loaded(strategy: FreshInstances | WarmPool | None, stand_in: Worker | None) -> None:
+    if strategy is not None:
+        strategy.close()
+    if stand_in is not None:
+        stand_in.close()
